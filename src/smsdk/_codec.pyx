@@ -1,0 +1,3 @@
+# cython: language_level=3
+"""Compiled PDU codec (stub until implemented)."""
+__all__ = []

@@ -1,0 +1,2 @@
+"""Pure-Python PDU codec (stub until implemented)."""
+__all__: list[str] = []

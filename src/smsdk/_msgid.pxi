@@ -1,0 +1,2 @@
+# msgId arithmetic core, included by _split.pyx (stub)
+MSGID_API = []
