@@ -1,0 +1,35 @@
+"""Shared test settings.
+
+Hypothesis profiles: ``ci`` (default; bounded so the suite stays fast on 2 cores) and
+``thorough`` (``HYPOTHESIS_PROFILE=thorough``) for long local runs.
+"""
+
+from __future__ import annotations
+
+import importlib
+import os
+
+import pytest
+from hypothesis import HealthCheck, settings
+
+settings.register_profile(
+    "ci",
+    max_examples=150,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow],
+    print_blob=True,
+)
+settings.register_profile("thorough", max_examples=5000, deadline=None, print_blob=True)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+
+
+@pytest.fixture(scope="session")
+def codec_twins():
+    """(compiled, pure) codec modules, for differential tests; both are always built."""
+    return importlib.import_module("smsdk._codec"), importlib.import_module("smsdk._codec_py")
+
+
+@pytest.fixture(scope="session")
+def split_twins():
+    """(compiled, pure) text/msgId modules, for differential tests."""
+    return importlib.import_module("smsdk._split"), importlib.import_module("smsdk._split_py")
