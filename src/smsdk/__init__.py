@@ -13,4 +13,14 @@ __version__ = "0.1.0.dev0"
 
 COMPILED: bool = _codec_mod.COMPILED and _text_mod.COMPILED
 
-__all__ = ["COMPILED", "__version__"]
+__all__ = ["COMPILED", "Client", "__version__"]
+
+
+def __getattr__(name: str):
+    # Imported lazily so that ``import smsdk`` stays light and installs no Twisted reactor
+    # (an asyncio program must install the asyncio reactor first).
+    if name == "Client":
+        from smsdk.client import Client
+
+        return Client
+    raise AttributeError(f"module 'smsdk' has no attribute {name!r}")

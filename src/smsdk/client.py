@@ -1,0 +1,393 @@
+"""The high-level client: "send this text to these numbers", one outcome per recipient (layer 5).
+
+Example (Twisted)::
+
+    from smsdk import Client
+
+    client = Client("127.0.0.1", 9981, account="10657109000001", password="secret",
+                    signature="【示例科技】")
+    yield client.start()                       # first login (LoginError if refused for good)
+    submission = client.send("验证码 123456", to=["13800138000", "+86 139-0013-9000"])
+    yield submission.deferred                  # fires when every recipient has an outcome
+    for outcome in submission.outcomes.values():
+        print(outcome.recipient, outcome.state.value, outcome.status)
+
+From asyncio (with Twisted's asyncio reactor installed) ``await
+submission.deferred.asFuture(loop)``; see docs/client.md.
+
+The client keeps one EMPP (or CMPP) connection, reconnects with backoff through
+:class:`twisted.application.internet.ClientService`, and never reconnects after a login
+refused for good (wrong credentials or version) or a TERMINATE from the platform unless
+``reconnect_after_terminate=True``.
+"""
+
+from __future__ import annotations
+
+import logging
+import random
+from collections import deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from twisted.application.internet import ClientService, backoffPolicy
+from twisted.internet import defer
+from twisted.internet.endpoints import HostnameEndpoint
+from twisted.internet.interfaces import IStreamClientEndpoint
+from twisted.internet.protocol import Factory
+
+from smsdk import codec, text
+from smsdk._layouts import Dialect
+from smsdk.dispatch import CHINA, Dispatcher, DispatchSettings, Submission
+from smsdk.session import (
+    Bound,
+    DeliverReceived,
+    LateResponse,
+    LinkDead,
+    LoginError,
+    LoginRefused,
+    RequestAbandoned,
+    RequestExpired,
+    ResponseReceived,
+    Role,
+    Session,
+    SessionSettings,
+    SessionState,
+    Terminated,
+    Unauthorized,
+)
+from smsdk.transport.protocol import SessionProtocol
+
+log = logging.getLogger("smsdk.client")
+
+
+@dataclass(frozen=True)
+class MoMessage:
+    """A message from a handset (reassembled when it came in concatenated parts)."""
+
+    sender: str
+    dest_id: str
+    text: str | None
+    content: bytes
+    msg_fmt: int
+    parts: int
+    received_at: float
+
+
+class Client:
+    """One account on one EMPP/CMPP endpoint."""
+
+    def __init__(
+        self,
+        host: str | None = None,
+        port: int = 9981,
+        *,
+        account: str,
+        password: str,
+        dialect: Dialect | str = Dialect.EMPP,
+        signature: str = "",
+        service_id: str = "",
+        src_id: str | None = None,
+        endpoint: IStreamClientEndpoint | None = None,
+        reactor: Any = None,
+        session_settings: SessionSettings | None = None,
+        dispatch_settings: DispatchSettings | None = None,
+        wallclock: Callable[[], datetime] | None = None,
+        retry_policy: Callable[[int], float] | None = None,
+        login_retry_policy: Callable[[int], float] | None = None,
+        reconnect_after_terminate: bool = False,
+        on_mo: Callable[[MoMessage], Any] | None = None,
+        on_report: Callable[[Any], Any] | None = None,
+        mo_timeout: float = 180.0,
+        rng: random.Random | None = None,
+    ) -> None:
+        if reactor is None:
+            from twisted.internet import reactor as default_reactor
+
+            reactor = default_reactor
+        self.reactor = reactor
+        self.dialect = _dialect(dialect)
+        self.account = account
+        self._password = password
+        if endpoint is None:
+            if host is None:
+                raise ValueError("give host and port, or an endpoint")
+            endpoint = HostnameEndpoint(reactor, host, port)
+        self._endpoint = endpoint
+        self.session_settings = session_settings or SessionSettings()
+        base = dispatch_settings or DispatchSettings()
+        if src_id is None and not base.src_id:
+            src_id = account if self.dialect == Dialect.EMPP else ""
+        if src_id is not None or service_id:
+            base = _replace(base, src_id=src_id if src_id is not None else base.src_id,
+                            service_id=service_id or base.service_id)
+        self.dispatcher = Dispatcher(self.dialect, base, now=reactor.seconds(), rng=rng, signature=signature)
+        self._wallclock = wallclock or (lambda: datetime.now(CHINA))
+        self._reconnect_after_terminate = reconnect_after_terminate
+        self._on_mo = on_mo
+        self._on_report = on_report
+        self._reassembler = text.Reassembler(timeout=mo_timeout)
+        self._protocol: SessionProtocol | None = None
+        self._started: defer.Deferred[None] | None = None
+        self._stopping = False
+        self.mo_inbox: deque[MoMessage] = deque(maxlen=10_000)
+        self.unmatched_reports: deque[Any] = deque(maxlen=10_000)
+        self.kicked_other_session = 0
+        self.login_error: LoginError | None = None
+        self._retry_policy = retry_policy or backoffPolicy(initialDelay=1.0, maxDelay=60.0)
+        # a login refused "for now" (10001/10002: too many logins) waits longer: 5 s doubling to 5 min
+        self._login_retry_policy = login_retry_policy or backoffPolicy(initialDelay=5.0, factor=2.0,
+                                                                       maxDelay=300.0)
+        self._login_refusals = 0
+        self._restart_call: Any = None
+        self._offline_call: Any = None
+        factory = Factory.forProtocol(lambda: SessionProtocol(self, self._make_session, reactor))
+        # ClientService reconnects after lost or failed TCP connections.  A login refused
+        # "for now" (too many logins ...) is a TCP success, so the client backs that off
+        # itself: it stops the service and restarts it after login_retry_policy(refusals).
+        self._service = ClientService(endpoint, factory, retryPolicy=self._retry_policy, clock=reactor)
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def start(self) -> defer.Deferred[None]:
+        """Connect and log in; the Deferred fires at the first login, or fails with
+        :class:`~smsdk.session.LoginError` when the platform refuses it for good."""
+        if self._started is None:
+            self._started = defer.Deferred()
+            self._service.startService()
+        return self._started
+
+    @defer.inlineCallbacks
+    def stop(self) -> Any:
+        """TERMINATE the session (if bound) and stop reconnecting."""
+        self._stopping = True
+        for call in (self._restart_call, self._offline_call):
+            if call is not None and call.active():
+                call.cancel()
+        proto = self._protocol
+        if proto is not None and proto.session is not None:
+            proto.session.terminate(self.reactor.seconds())
+            proto.flush()
+        yield self._service.stopService()
+
+    @property
+    def bound(self) -> bool:
+        proto = self._protocol
+        return proto is not None and proto.session is not None and proto.session.state is SessionState.BOUND
+
+    # -- sending -----------------------------------------------------------------------------
+
+    def send(self, text_: str, to: Iterable[object], *, signature: str | None = None,
+             at: datetime | None = None, src_id: str | None = None) -> Submission:
+        """Queue ``text_`` for every number in ``to``.  Returns at once; the submission's
+        ``outcomes`` fill in and ``submission.deferred`` fires when all are final.
+
+        Raises :class:`~smsdk.errors.PlanError` for a text that cannot be sent and
+        :class:`~smsdk.dispatch.Backpressure` when too many recipients await outcomes."""
+        submission = self.dispatcher.add(text_, to, signature=signature, at=at, src_id=src_id,
+                                         now=self.reactor.seconds())
+        self._pump()
+        return submission
+
+    def change_password(self, old: str, new: str) -> defer.Deferred[Any]:
+        """EMPP CHANGEPASS; fires with the CHANGEPASS_RESP."""
+        proto = self._protocol
+        if proto is None or proto.session is None or not proto.session.can_send:
+            return defer.fail(RuntimeError("not logged in"))
+        waiter: defer.Deferred[Any] = defer.Deferred()
+        proto.session.send(codec.ChangePass(old_password=old, new_password=new),
+                           self.reactor.seconds(), tag=waiter)
+        proto.flush()
+        return waiter
+
+    # -- SessionProtocol owner interface ------------------------------------------------------
+
+    def _make_session(self, now: float) -> Session:
+        return Session(self.dialect, Role.CLIENT, self.session_settings, now=now)
+
+    def session_started(self, proto: SessionProtocol) -> None:
+        assert proto.session is not None
+        stamp = codec.timestamp_from_datetime(self._wallclock())
+        proto.session.connect(self.account, self._password, timestamp=stamp, now=self.reactor.seconds())
+
+    def extra_deadline(self, proto: SessionProtocol) -> float | None:
+        now = self.reactor.seconds()
+        deadlines = [self.dispatcher.next_deadline()]
+        if proto.session is not None and proto.session.can_send:
+            deadlines.append(self.dispatcher.next_ready_time(now))
+        found = [d for d in deadlines if d is not None]
+        return min(found) if found else None
+
+    def on_extra_deadline(self, proto: SessionProtocol) -> None:
+        self.dispatcher.on_timer(self.reactor.seconds())
+        self._pump()
+        self._drain_reassembler()
+
+    def session_events(self, proto: SessionProtocol, events: list[Any]) -> None:
+        now = self.reactor.seconds()
+        for event in events:
+            if isinstance(event, ResponseReceived):
+                self._on_response(event, now)
+            elif isinstance(event, DeliverReceived):
+                self._on_deliver(event.pdu, now)
+            elif isinstance(event, LateResponse):
+                if isinstance(event.response, codec.SubmitResp):
+                    self.dispatcher.on_late_submit_resp(event.tag, event.response, now)
+            elif isinstance(event, RequestExpired):
+                self._on_lost(event.tag, f"no response after {event.attempts} sends", now)
+            elif isinstance(event, RequestAbandoned):
+                self._on_lost(event.tag, "the link dropped before the response", now)
+            elif isinstance(event, Bound):
+                self._on_bound(proto, event)
+            elif isinstance(event, LoginRefused):
+                self._on_login_refused(event.error)
+            elif isinstance(event, Terminated):
+                if event.by_peer and not self._reconnect_after_terminate and not self._stopping:
+                    log.warning("the platform sent TERMINATE; not reconnecting")
+                    self._service.stopService()
+            elif isinstance(event, LinkDead):
+                (log.debug if self._stopping else log.warning)("link dead: %s", event.reason)
+            elif isinstance(event, Unauthorized):
+                log.error("the platform refuses command 0x%08x for this account", event.command_id)
+        if proto.session is not None and proto.session.state is SessionState.CLOSED and proto is self._protocol:
+            self._protocol = None
+        self._pump()
+
+    # -- event handling ----------------------------------------------------------------------
+
+    def _on_bound(self, proto: SessionProtocol, event: Bound) -> None:
+        self._protocol = proto
+        self._login_refusals = 0
+        self.login_error = None
+        if event.kicked_other_session:
+            self.kicked_other_session += 1
+            log.warning("logged in; another session of account %s was kicked off", self.account)
+        if self._started is not None and not self._started.called:
+            self._started.callback(None)
+
+    def _on_login_refused(self, error: LoginError) -> None:
+        self.login_error = error
+        stopped = self._service.stopService()
+        if not error.retryable:
+            log.error("%s; not reconnecting", error)
+            if self._started is not None and not self._started.called:
+                self._started.errback(error)
+            return
+        delay = self._login_retry_policy(self._login_refusals)
+        self._login_refusals += 1
+        log.warning("%s; logging in again in %.1f s", error, delay)
+
+        def restart(_: Any) -> None:
+            if not self._stopping:
+                self._restart_call = self.reactor.callLater(delay, self._restart)
+
+        stopped.addCallback(restart)
+
+    def _restart(self) -> None:
+        self._restart_call = None
+        if not self._stopping:
+            self._service.startService()
+
+    def _on_response(self, event: ResponseReceived, now: float) -> None:
+        if isinstance(event.response, codec.SubmitResp):
+            self.dispatcher.on_submit_resp(event.tag, event.response, now)
+        elif isinstance(event.tag, defer.Deferred):
+            event.tag.callback(event.response)
+
+    def _on_lost(self, tag: Any, reason: str, now: float) -> None:
+        if isinstance(tag, defer.Deferred):
+            tag.errback(RuntimeError(reason))
+        elif tag is not None:
+            self.dispatcher.on_submit_lost(tag, reason, now)
+
+    def _on_deliver(self, pdu: Any, now: float) -> None:
+        if pdu.is_report:
+            if not self.dispatcher.on_report(pdu.report, now):
+                self.unmatched_reports.append(pdu.report)
+                if self._on_report is not None:
+                    self._on_report(pdu.report)
+            return
+        message = self._reassembler.feed(
+            (pdu.src_terminal_id, pdu.dest_id), pdu.msg_content,
+            tp_udhi=pdu.tp_udhi, msg_fmt=pdu.msg_fmt, now=now,
+        )
+        if message is not None:
+            self._emit_mo(pdu, message, now)
+
+    def _emit_mo(self, pdu: Any, message: Any, now: float) -> None:
+        mo = MoMessage(
+            sender=_strip_86(pdu.src_terminal_id),
+            dest_id=pdu.dest_id,
+            text=message.text,
+            content=message.content,
+            msg_fmt=message.msg_fmt,
+            parts=message.parts_received,
+            received_at=now,
+        )
+        self.mo_inbox.append(mo)
+        if self._on_mo is not None:
+            self._on_mo(mo)
+
+    def _drain_reassembler(self) -> None:
+        for incomplete in self._reassembler.expire(self.reactor.seconds()):
+            log.warning("gave up an incomplete concatenated MO: %r", incomplete)
+
+    def _pump(self) -> None:
+        """Write as many queued SUBMITs as the window and the rate allow."""
+        proto = self._protocol
+        if proto is None or proto.session is None:
+            self._arm_offline_timer()
+            return
+        session = proto.session
+        now = self.reactor.seconds()
+        while session.can_send:
+            job = self.dispatcher.pop_ready(now)
+            if job is None:
+                break
+            session.send(job.pdu, now, tag=job)
+            job.sent_at = now
+        proto.flush()
+
+
+    def _arm_offline_timer(self) -> None:
+        # While no session is bound its protocol's timer is gone, but outcomes must still
+        # expire on time (48 h without a report): keep one timer for that.
+        deadline = self.dispatcher.next_deadline()
+        call = self._offline_call
+        if deadline is None or self._stopping:
+            return
+        if call is not None and call.active():
+            if call.getTime() <= deadline:
+                return
+            call.cancel()
+        self._offline_call = self.reactor.callLater(max(0.0, deadline - self.reactor.seconds()),
+                                                    self._on_offline_timer)
+
+    def _on_offline_timer(self) -> None:
+        self._offline_call = None
+        self.dispatcher.on_timer(self.reactor.seconds())
+        self._pump()
+
+
+def _dialect(value: Dialect | str) -> Dialect:
+    if isinstance(value, Dialect):
+        return value
+    try:
+        return Dialect[str(value).upper()]
+    except KeyError:
+        raise ValueError(f"unknown dialect {value!r}: use empp, cmpp2 or cmpp3") from None
+
+
+def _strip_86(number: str) -> str:
+    if number.startswith("+86") and len(number) == 14:
+        return number[3:]
+    if number.startswith("86") and len(number) == 13:
+        return number[2:]
+    return number
+
+
+def _replace(settings: DispatchSettings, **changes: Any) -> DispatchSettings:
+    from dataclasses import replace
+
+    return replace(settings, **changes)

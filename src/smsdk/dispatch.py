@@ -1,0 +1,515 @@
+"""The sending pipeline, sans-IO: message → parts → chunks → SUBMITs → one outcome per recipient.
+
+The :class:`Dispatcher` owns everything between "send this text to these numbers" and the
+session: recipient checking, planning, chunking to ``group_send_limit`` (FAQ-2.2.5), pacing
+with a token bucket (FAQ-2.2.3), retrying 10004/10005 (FAQ-2.2.8), matching SUBMIT_RESP
+Msg_Ids and status reports (FAQ-2.5.2, FAQ-3.5.3), the 48-hour expiry (FAQ-2.2.1) and what
+happens to SUBMITs in flight when the link drops.  Like the session it has no clock of its own
+and does no I/O: the transport asks it for the next SUBMIT when the window and the bucket
+allow, and feeds it responses, reports and timer ticks.
+
+Guarantee: every recipient of every message ends with exactly one :class:`Outcome`.
+"""
+
+from __future__ import annotations
+
+import enum
+import random
+from collections import OrderedDict, deque
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta, timezone
+from typing import Any
+
+from smsdk import codec, numbers, text
+from smsdk._layouts import Dialect
+from smsdk.codes import SubmitOutcome, submit_result
+from smsdk.errors import SmsdkError
+from smsdk.msgid import CmppMsgId, EmppMsgId
+
+CHINA = timezone(timedelta(hours=8))
+DELIVERED_STAT = "DELIVRD"
+
+
+class OutcomeState(enum.Enum):
+    DELIVERED = "delivered"   # every part reported DELIVRD
+    FAILED = "failed"         # refused by the platform, or a report other than DELIVRD
+    EXPIRED = "expired"       # accepted, but no report within report_timeout
+    REJECTED = "rejected"     # refused by the SDK itself (invalid / PHS number): never sent
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """The final word on one recipient of one message."""
+
+    recipient: str
+    state: OutcomeState
+    status: str = ""          # report Stat (DELIVRD, DTBLACK, CA:0001 ...) or "R<result>"
+    detail: str = ""          # a sentence for people
+    msg_ids: tuple[str, ...] = ()  # hex ids of the parts the platform accepted
+
+    @property
+    def ok(self) -> bool:
+        return self.state is OutcomeState.DELIVERED
+
+
+class Backpressure(SmsdkError):
+    """Too many recipients are being tracked; wait for outcomes before sending more."""
+
+
+class OnLinkLoss(enum.Enum):
+    RESUBMIT = "resubmit"   # at-least-once: SUBMITs unanswered when the link drops are sent again
+    FAIL = "fail"           # at-most-once: their recipients fail with an explicit reason
+
+
+@dataclass(frozen=True)
+class DispatchSettings:
+    group_send_limit: int = 5           # numbers per SUBMIT (FAQ-2.2.5)
+    rate: float = 100.0                 # SMS per second, per recipient per segment (FAQ-2.2.3)
+    burst: float | None = None          # bucket size; default = rate
+    long_mode: str = "concat"           # or "pieces" (RULES.md splitting table)
+    limits: Any = None                  # text.Limits; None = text.DEFAULT_LIMITS
+    report_timeout: float = 48 * 3600 + 3600   # 48 h plus a margin (FAQ-2.2.1)
+    on_link_loss: OnLinkLoss = OnLinkLoss.RESUBMIT
+    rate_limited_pause: float = 1.0     # after 10004: pause the bucket this long
+    busy_backoff_initial: float = 1.0   # after 10005: first backoff; doubles, with jitter
+    busy_backoff_max: float = 60.0
+    max_resubmits: int = 20             # 10004/10005/link-loss retries of one SUBMIT before failing
+    max_tracked: int = 1_000_000        # recipients without an outcome yet (backpressure above)
+    early_report_memory: float = 300.0  # keep reports that arrive before their SUBMIT_RESP
+    src_id: str = ""                    # default Src_Id (the account number, optional extension)
+    service_id: str = ""
+    registered_delivery: int = 1
+
+    def __post_init__(self) -> None:
+        if self.group_send_limit < 1:
+            raise ValueError("group_send_limit must be at least 1")
+        if self.rate <= 0:
+            raise ValueError("rate must be positive")
+        if self.long_mode not in ("concat", "pieces"):
+            raise ValueError("long_mode must be 'concat' or 'pieces'")
+        object.__setattr__(self, "on_link_loss", OnLinkLoss(self.on_link_loss))
+
+
+class Submission:
+    """One message to many recipients: its outcomes fill in as responses and reports come."""
+
+    def __init__(self, message_id: int, text_: str, recipients: tuple[str, ...],
+                 plan: Any, rejected: Iterable[numbers.Checked], duplicates: int) -> None:
+        self.message_id = message_id
+        self.text = text_
+        self.recipients = recipients
+        self.plan = plan
+        self.duplicates_dropped = duplicates
+        self.outcomes: dict[str, Outcome] = {}
+        self.accepted: set[str] = set()
+        self._callbacks: list[Callable[[Submission], None]] = []
+        self._deferred: Any = None
+        for checked in rejected:
+            key = checked.given
+            if key in self.outcomes:  # the same bad input twice: one outcome
+                continue
+            assert checked.rejection is not None
+            self.outcomes[key] = Outcome(key, OutcomeState.REJECTED, "", checked.rejection.value)
+        self._expected = len(recipients) + len(self.outcomes)
+
+    @property
+    def done(self) -> bool:
+        return len(self.outcomes) >= self._expected
+
+    @property
+    def pending(self) -> int:
+        return self._expected - len(self.outcomes)
+
+    def counts(self) -> dict[str, int]:
+        result = {state.value: 0 for state in OutcomeState}
+        for outcome in self.outcomes.values():
+            result[outcome.state.value] += 1
+        return result
+
+    @property
+    def deferred(self) -> Any:
+        """A Twisted Deferred that fires with this submission when every recipient has an
+        outcome (one Deferred per submission; from asyncio use ``.asFuture(loop)``)."""
+        if self._deferred is None:
+            from twisted.internet.defer import Deferred
+
+            self._deferred = Deferred()
+            self.add_done_callback(self._deferred.callback)
+        return self._deferred
+
+    def add_done_callback(self, callback: Callable[[Submission], None]) -> None:
+        if self.done:
+            callback(self)
+        else:
+            self._callbacks.append(callback)
+
+    def _resolve(self, outcome: Outcome) -> bool:
+        if outcome.recipient in self.outcomes:
+            return False
+        self.outcomes[outcome.recipient] = outcome
+        if self.done:
+            callbacks, self._callbacks = self._callbacks, []
+            for callback in callbacks:
+                callback(self)
+        return True
+
+    def __repr__(self) -> str:
+        return f"<Submission #{self.message_id} {len(self.outcomes)}/{self._expected} {self.counts()}>"
+
+
+@dataclass
+class _Recipient:
+    submission: Submission
+    number: str
+    parts_total: int
+    delivered_parts: int = 0
+    msg_ids: list[str] = field(default_factory=list)
+    done: bool = False
+
+
+@dataclass
+class SubmitJob:
+    """One SUBMIT: one part of one message to one chunk of recipients."""
+
+    submission: Submission
+    recipients: list[_Recipient]
+    part: Any
+    pdu: Any
+    resubmits: int = 0
+    cancelled: bool = False
+    accepted: bool = False
+    sent_at: float | None = None  # when the transport wrote it (for submit→response latency)
+
+    @property
+    def cost(self) -> int:
+        return len(self.recipients)
+
+
+class _TokenBucket:
+    def __init__(self, rate: float, burst: float, now: float) -> None:
+        self.rate = rate
+        self.capacity = max(burst, 1.0)
+        self.tokens = self.capacity
+        self.updated = now
+        self.paused_until = now
+
+    def _refill(self, now: float) -> None:
+        if now > self.updated:
+            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
+
+    def ready_at(self, cost: float, now: float) -> float:
+        """When ``cost`` tokens will be available (a cost above capacity waits for a full bucket)."""
+        self._refill(now)
+        cost = min(cost, self.capacity)
+        at = now if self.tokens >= cost else now + (cost - self.tokens) / self.rate
+        return max(at, self.paused_until)
+
+    def take(self, cost: float, now: float) -> None:
+        self._refill(now)
+        self.tokens -= min(cost, self.capacity)
+
+    def pause(self, until: float) -> None:
+        self.paused_until = max(self.paused_until, until)
+
+
+class Dispatcher:
+    """Sans-IO sending pipeline for one account (see the module docstring)."""
+
+    def __init__(self, dialect: Dialect = Dialect.EMPP, settings: DispatchSettings | None = None,
+                 *, now: float = 0.0, rng: random.Random | None = None,
+                 signature: str = "") -> None:
+        self.dialect = Dialect(dialect)
+        self.settings = settings or DispatchSettings()
+        self.signature = signature
+        self._rng = rng or random.Random()
+        burst = self.settings.burst if self.settings.burst is not None else self.settings.rate
+        self._bucket = _TokenBucket(self.settings.rate, burst, now)
+        self._queue: deque[SubmitJob] = deque()
+        self._by_msgid: dict[bytes, tuple[_Recipient, bytes | None]] = {}
+        self._expiries: deque[tuple[float, _Recipient]] = deque()
+        self._early_reports: OrderedDict[bytes, tuple[float, Any]] = OrderedDict()
+        self._tracked = 0
+        self._next_message_id = 1
+        self._udh_reference = 0
+        self._busy_backoff = 0.0
+        self._busy_until = now
+        self.unmatched_reports: deque[Any] = deque(maxlen=10_000)
+        self.possible_duplicates = 0
+        # seconds from writing a SUBMIT to its SUBMIT_RESP (most recent 100 000), for monitoring
+        self.response_latencies: deque[float] = deque(maxlen=100_000)
+
+    # -- admission ---------------------------------------------------------------------------
+
+    @property
+    def tracked(self) -> int:
+        """Recipients with no outcome yet."""
+        return self._tracked
+
+    @property
+    def queued(self) -> int:
+        return len(self._queue)
+
+    def add(self, text_: str, to: Iterable[object], *, signature: str | None = None,
+            at: datetime | None = None, src_id: str | None = None, now: float) -> Submission:
+        """Plan a message and queue its SUBMITs.  Raises PlanError for a text that cannot be
+        sent, :class:`Backpressure` when too many recipients are tracked already."""
+        checked = numbers.check_all(to)
+        if self._tracked + len(checked.numbers) > self.settings.max_tracked and self._tracked:
+            raise Backpressure(
+                f"{self._tracked} recipients are awaiting outcomes (max_tracked "
+                f"{self.settings.max_tracked}); wait for some to finish"
+            )
+        signature = self.signature if signature is None else signature
+        limits = self.settings.limits or text.DEFAULT_LIMITS
+        plan = text.plan(text_, signature=signature, mode=self.settings.long_mode, limits=limits,
+                         udh_reference=self._udh_reference)
+        if any(part.tp_udhi for part in plan.parts):
+            self._udh_reference = (self._udh_reference + 1) % 256
+        submission = Submission(self._next_message_id, text_, checked.numbers, plan,
+                                checked.rejected, len(checked.duplicates))
+        self._next_message_id += 1
+        at_time = format_at_time(at) if at is not None else ""
+        src = self.settings.src_id if src_id is None else src_id
+        limit = self.settings.group_send_limit
+        for start in range(0, len(checked.numbers), limit):
+            chunk = [
+                _Recipient(submission, number, len(plan.parts))
+                for number in checked.numbers[start:start + limit]
+            ]
+            self._tracked += len(chunk)
+            for part in plan.parts:
+                pdu = codec.Submit(
+                    pk_total=part.pk_total,
+                    pk_number=part.pk_number,
+                    registered_delivery=self.settings.registered_delivery,
+                    msg_fmt=part.msg_fmt,
+                    tp_udhi=part.tp_udhi,
+                    at_time=at_time,
+                    src_id=src,
+                    service_id=self.settings.service_id,
+                    dest_terminal_id=tuple(r.number for r in chunk),
+                    msg_content=part.content,
+                )
+                self._queue.append(SubmitJob(submission, chunk, part, pdu))
+        return submission  # (done at once when every number was refused)
+
+    # -- pacing ------------------------------------------------------------------------------
+
+    def next_ready_time(self, now: float) -> float | None:
+        """When the next SUBMIT may go (None: nothing queued)."""
+        self._drop_cancelled()
+        if not self._queue:
+            return None
+        return max(self._bucket.ready_at(self._queue[0].cost, now), self._busy_until)
+
+    def pop_ready(self, now: float) -> SubmitJob | None:
+        """The next SUBMIT to write, if the bucket allows it now (tokens are taken)."""
+        ready = self.next_ready_time(now)
+        if ready is None or ready > now:
+            return None
+        job = self._queue.popleft()
+        self._bucket.take(job.cost, now)
+        return job
+
+    def _drop_cancelled(self) -> None:
+        while self._queue and self._queue[0].cancelled:
+            self._queue.popleft()
+
+    # -- responses ---------------------------------------------------------------------------
+
+    def on_submit_resp(self, job: SubmitJob, resp: Any, now: float) -> None:
+        """The SUBMIT_RESP of ``job`` (matched by Sequence_Id in the session)."""
+        if job.sent_at is not None:
+            self.response_latencies.append(now - job.sent_at)
+        code, outcome = submit_result(self.dialect, resp.result)
+        if outcome is SubmitOutcome.ACCEPTED:
+            self._busy_backoff = 0.0
+            self._accepted(job, resp.msg_id, now)
+        elif outcome is SubmitOutcome.RATE_LIMITED:
+            self._bucket.pause(now + self.settings.rate_limited_pause)
+            self._retry(job, f"R{code.code}", code.meaning, now)
+        elif outcome is SubmitOutcome.BUSY:
+            self._busy_backoff = min(
+                self.settings.busy_backoff_max,
+                (self._busy_backoff * 2) if self._busy_backoff else self.settings.busy_backoff_initial,
+            )
+            self._busy_until = now + self._busy_backoff * (0.5 + self._rng.random())
+            self._retry(job, f"R{code.code}", code.meaning, now)
+        else:
+            self._fail_job(job, f"R{code.code}", f"refused by the platform: {code.meaning}")
+
+    def on_late_submit_resp(self, job: SubmitJob, resp: Any, now: float) -> None:
+        """A SUBMIT_RESP that arrived after the session gave up on it."""
+        code, outcome = submit_result(self.dialect, resp.result)
+        if outcome is not SubmitOutcome.ACCEPTED:
+            return  # it was refused anyway; what we did since stands
+        if job in self._queue and not job.accepted:
+            job.cancelled = True  # queued for resubmission: accepted after all, do not resend
+            self._accepted(job, resp.msg_id, now)
+        elif not job.accepted:
+            self._accepted(job, resp.msg_id, now)
+        else:
+            self.possible_duplicates += 1
+
+    def on_submit_lost(self, job: SubmitJob, reason: str, now: float) -> None:
+        """The SUBMIT got no response (expired after N sends, or the link dropped)."""
+        if job.accepted or job.cancelled:
+            return
+        if self.settings.on_link_loss is OnLinkLoss.RESUBMIT:
+            self._retry(job, "LINKLOSS", reason, now, front=True)
+        else:
+            self._fail_job(job, "LINKLOSS", f"no SUBMIT_RESP ({reason}); it may or may not have been accepted")
+
+    def _retry(self, job: SubmitJob, status: str, meaning: str, now: float, *, front: bool = True) -> None:
+        job.resubmits += 1
+        if job.resubmits > self.settings.max_resubmits:
+            self._fail_job(job, status, f"gave up after {job.resubmits - 1} retries: {meaning}")
+            return
+        if front:
+            self._queue.appendleft(job)
+        else:
+            self._queue.append(job)
+
+    def _accepted(self, job: SubmitJob, raw_msg_id: bytes, now: float) -> None:
+        job.accepted = True
+        base = EmppMsgId(raw_msg_id) if self.dialect == Dialect.EMPP else CmppMsgId.from_bytes(raw_msg_id)
+        for offset, recipient in enumerate(job.recipients):
+            msg_id = base + offset
+            key = _key(msg_id)
+            # CMPP: the group's ids wrap within the 16-bit sequence (§2.10), but a gateway that
+            # counts the whole 64-bit value differs after 0xFFFF: listen for both readings.
+            alias = None
+            if isinstance(base, CmppMsgId):
+                plain = base.value + offset
+                if plain < 1 << 64 and plain != msg_id.value:
+                    alias = plain.to_bytes(8, "big")
+            recipient.msg_ids.append(msg_id.hex if isinstance(msg_id, EmppMsgId) else str(msg_id))
+            if recipient.done:
+                continue
+            recipient.submission.accepted.add(recipient.number)
+            self._by_msgid[key] = (recipient, alias)
+            if alias is not None:
+                self._by_msgid[alias] = (recipient, key)
+            if len(recipient.msg_ids) == 1:
+                self._expiries.append((now + self.settings.report_timeout, recipient))
+            for candidate in (key, alias):
+                early = self._early_reports.pop(candidate, None) if candidate is not None else None
+                if early is not None:
+                    self._on_matched_report(candidate, early[1])
+                    break
+
+    def _fail_job(self, job: SubmitJob, status: str, detail: str) -> None:
+        for recipient in job.recipients:
+            self._finish(recipient, OutcomeState.FAILED, status, detail)
+        # the other parts of this chunk are useless now
+        for other in self._queue:
+            if other.recipients is job.recipients:
+                other.cancelled = True
+
+    # -- reports -----------------------------------------------------------------------------
+
+    def on_report(self, report: Any, now: float) -> bool:
+        """A status report (``StatusReport`` from a DELIVER).  Returns False when it matches
+        nothing this dispatcher sent (it is then kept briefly in case its SUBMIT_RESP is
+        still to come, and listed in ``unmatched_reports``)."""
+        key = _key_from_raw(report.msg_id, self.dialect)
+        if key not in self._by_msgid:
+            self._early_reports[key] = (now, report)
+            self._trim_early(now)
+            self.unmatched_reports.append(report)
+            return False
+        self._on_matched_report(key, report)
+        return True
+
+    def _on_matched_report(self, key: bytes, report: Any) -> None:
+        recipient, alias = self._by_msgid.pop(key)
+        if alias is not None:
+            self._by_msgid.pop(alias, None)
+        if recipient.done:
+            return
+        stat = report.stat
+        if stat == DELIVERED_STAT:
+            recipient.delivered_parts += 1
+            if recipient.delivered_parts >= recipient.parts_total:
+                self._finish(recipient, OutcomeState.DELIVERED, stat, "delivered")
+        elif stat == "EXPIRED":
+            self._finish(recipient, OutcomeState.EXPIRED, stat, "the platform reported no delivery within 48 h")
+        else:
+            self._finish(recipient, OutcomeState.FAILED, stat, describe_stat(stat))
+
+    def _trim_early(self, now: float) -> None:
+        horizon = now - self.settings.early_report_memory
+        while self._early_reports:
+            first_key, (at, _) = next(iter(self._early_reports.items()))
+            if at >= horizon and len(self._early_reports) <= 100_000:
+                break
+            del self._early_reports[first_key]
+
+    # -- time --------------------------------------------------------------------------------
+
+    def next_deadline(self) -> float | None:
+        """When :meth:`on_timer` must run next for report expiry (None: nothing tracked)."""
+        while self._expiries and self._expiries[0][1].done:
+            self._expiries.popleft()
+        return self._expiries[0][0] if self._expiries else None
+
+    def on_timer(self, now: float) -> None:
+        while self._expiries and (self._expiries[0][1].done or self._expiries[0][0] <= now):
+            _, recipient = self._expiries.popleft()
+            if not recipient.done:
+                self._finish(recipient, OutcomeState.EXPIRED, "EXPIRED",
+                             f"no status report within {self.settings.report_timeout / 3600:g} h")
+        self._trim_early(now)
+
+    # -- bookkeeping -------------------------------------------------------------------------
+
+    def _finish(self, recipient: _Recipient, state: OutcomeState, status: str, detail: str) -> None:
+        if recipient.done:
+            return
+        recipient.done = True
+        self._tracked -= 1
+        recipient.submission._resolve(
+            Outcome(recipient.number, state, status, detail, tuple(recipient.msg_ids))
+        )
+
+
+def _key(msg_id: EmppMsgId | CmppMsgId) -> bytes:
+    if isinstance(msg_id, EmppMsgId):
+        return bytes(msg_id)[:8]
+    return bytes(msg_id)
+
+
+def _key_from_raw(raw: bytes, dialect: Dialect) -> bytes:
+    # EMPP: bytes 0-7 carry the id (FAQ-2.5.1); CMPP ids are 8 bytes anyway
+    return raw[:8]
+
+
+def format_at_time(at: datetime) -> str:
+    """SMPP absolute time for At_Time in China time: ``YYMMDDhhmmss032+`` (t=0, nn=32, '+')."""
+    if at.tzinfo is None:
+        raise ValueError("at must be timezone-aware (e.g. datetime(..., tzinfo=smsdk.dispatch.CHINA))")
+    local = at.astimezone(CHINA)
+    return local.strftime("%y%m%d%H%M%S") + "032+"
+
+
+_STAT_MEANINGS = {
+    "DELIVRD": "delivered",
+    "EXPIRED": "not delivered within the validity period",
+    "DELETED": "deleted by the SMSC",
+    "UNDELIV": "undeliverable",
+    "REJECTD": "rejected by the network",
+    "UNKNOWN": "unknown delivery status",
+    "DTBLACK": "the number is on a black list (or not on the white list)",
+    "EPBLACK": "the source number is on the platform's source black list",
+    "UNSURPT": "the enterprise has no service for this carrier's numbers",
+}
+
+
+def describe_stat(stat: str) -> str:
+    if stat in _STAT_MEANINGS:
+        return _STAT_MEANINGS[stat]
+    if len(stat) == 7 and stat[2] == ":":
+        return f"network error {stat}"
+    return f"report status {stat}"

@@ -1,0 +1,132 @@
+"""A minimal EMPP/CMPP server for tests and load measurements.
+
+It is *not* the fake platform (``harness/fake_smsc``, which enforces the platform's rules):
+it accepts a login whose authenticator matches ``password``, answers every SUBMIT with
+result 0 and consecutive Msg_Ids (FAQ-2.5.2: one id per SUBMIT, the recipients' reports
+carry id … id+n−1), and sends one DELIVRD report per recipient right away (or the status
+``report_stat(number)`` chooses; ``None`` sends no report).  It is built on the SDK's own
+sans-IO session in the server role.
+
+Run one in a terminal: ``python -m smsdk.testing --port 9981 --password secret``.
+"""
+
+from __future__ import annotations
+
+import argparse
+from collections.abc import Callable
+from typing import Any
+
+from twisted.internet.protocol import Factory
+
+from smsdk import codec
+from smsdk._layouts import Dialect
+from smsdk.msgid import CmppMsgId, EmppMsgId
+from smsdk.session import ConnectRequested, RequestReceived, Role, Session, SessionSettings
+from smsdk.transport.protocol import SessionProtocol
+
+
+class MinimalServer:
+    """Owner of server-side :class:`SessionProtocol`s (see the module docstring)."""
+
+    def __init__(self, *, password: str, dialect: Dialect = Dialect.EMPP, reactor: Any = None,
+                 report_stat: Callable[[str], str | None] | None = None,
+                 settings: SessionSettings | None = None, login_status: int = 0,
+                 first_msg_id: int = 0x0123_4567_89AB_0000) -> None:
+        if reactor is None:
+            from twisted.internet import reactor as default_reactor
+
+            reactor = default_reactor
+        self.reactor = reactor
+        self.password = password
+        self.dialect = Dialect(dialect)
+        self.report_stat = report_stat or (lambda number: "DELIVRD")
+        self.settings = settings or SessionSettings(active_test_interval=0, window=1_000_000)
+        self.login_status = login_status
+        self._next_id = first_msg_id
+        self.submits: list[Any] = []
+        self.protocols: list[SessionProtocol] = []
+
+    def factory(self) -> Factory:
+        return Factory.forProtocol(lambda: SessionProtocol(self, self._make_session, self.reactor))
+
+    def _make_session(self, now: float) -> Session:
+        return Session(self.dialect, Role.SERVER, self.settings, now=now)
+
+    # SessionProtocol owner interface
+    def session_started(self, proto: SessionProtocol) -> None:
+        self.protocols.append(proto)
+
+    def extra_deadline(self, proto: SessionProtocol) -> float | None:
+        return None
+
+    def on_extra_deadline(self, proto: SessionProtocol) -> None:
+        pass
+
+    def session_events(self, proto: SessionProtocol, events: list[Any]) -> None:
+        session = proto.session
+        assert session is not None
+        now = self.reactor.seconds()
+        for event in events:
+            if isinstance(event, ConnectRequested):
+                ok = codec.check_connect(event.pdu, self.password)
+                status = self.login_status if ok else 3
+                session.accept(event.sequence_id, password=self.password, status=status, now=now)
+            elif isinstance(event, RequestReceived) and isinstance(event.pdu, codec.Submit):
+                self._on_submit(session, event, now)
+            elif isinstance(event, RequestReceived):
+                session.respond(event.sequence_id, _generic_response(event.pdu))
+        proto.flush()
+
+    def _on_submit(self, session: Session, event: RequestReceived, now: float) -> None:
+        pdu = event.pdu
+        self.submits.append(pdu)
+        base = self._next_id
+        self._next_id += max(1, len(pdu.dest_terminal_id))
+        raw = self._raw(base)
+        session.respond(event.sequence_id, codec.SubmitResp(msg_id=raw, result=0))
+        if not pdu.registered_delivery:
+            return
+        for offset, number in enumerate(pdu.dest_terminal_id):
+            stat = self.report_stat(number)
+            if stat is None:
+                continue
+            report = codec.StatusReport(
+                msg_id=self._raw(base + offset), stat=stat, submit_time="2611221200",
+                done_time="2611221200", dest_terminal_id=number, smsc_sequence=event.sequence_id,
+            )
+            deliver = codec.Deliver(
+                msg_id=self._raw(self._next_id), dest_id=pdu.src_id, registered_delivery=1,
+                src_terminal_id=number, msg_content=report,
+            )
+            self._next_id += 1
+            # the official client never answers DELIVER: do not hold a window slot for it
+            session.send(deliver, now, await_response=False)
+
+    def _raw(self, value: int) -> bytes:
+        if self.dialect == Dialect.EMPP:
+            return EmppMsgId.from_int(value).raw
+        return CmppMsgId(value).to_bytes()
+
+
+def _generic_response(pdu: Any) -> Any:
+    if isinstance(pdu, codec.ChangePass):
+        return codec.ChangePassResp(result=0, password=pdu.new_password)
+    raise ValueError(f"the minimal server does not answer {type(pdu).__name__}")
+
+
+def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual tool
+    from twisted.internet import reactor
+
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--port", type=int, default=9981)
+    parser.add_argument("--password", default="secret")
+    parser.add_argument("--dialect", default="empp", choices=["empp", "cmpp2", "cmpp3"])
+    args = parser.parse_args(argv)
+    server = MinimalServer(password=args.password, dialect=Dialect[args.dialect.upper()], reactor=reactor)
+    port = reactor.listenTCP(args.port, server.factory(), interface="127.0.0.1")
+    print(f"minimal {args.dialect} server on 127.0.0.1:{port.getHost().port}", flush=True)
+    reactor.run()
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,1 @@
+"""Transports: Twisted protocols over the sans-IO session."""

@@ -1,0 +1,300 @@
+"""The sending pipeline without I/O: chunking, pacing, retries, matching, outcomes."""
+
+from __future__ import annotations
+
+import random
+from datetime import datetime
+
+import pytest
+from hypothesis import given, settings, strategies as st
+
+from smsdk import codec
+from smsdk._layouts import Dialect
+from smsdk.dispatch import (
+    CHINA,
+    Backpressure,
+    Dispatcher,
+    DispatchSettings,
+    OnLinkLoss,
+    OutcomeState,
+    format_at_time,
+)
+from smsdk.errors import PlanError
+from smsdk.msgid import EmppMsgId
+
+SIG = "【示例科技】"
+
+
+def numbers(n: int, start: int = 0) -> list[str]:
+    return [f"138{start + i:08d}" for i in range(n)]
+
+
+def drain(d: Dispatcher, now: float) -> list:
+    jobs = []
+    while (job := d.pop_ready(now)) is not None:
+        jobs.append(job)
+    return jobs
+
+
+def accept(d: Dispatcher, job, base: int, now: float) -> list[EmppMsgId]:
+    raw = EmppMsgId.from_int(base).raw
+    d.on_submit_resp(job, codec.SubmitResp(msg_id=raw, result=0), now)
+    return [EmppMsgId.from_int(base) + i for i in range(len(job.recipients))]
+
+
+def report(msg_id: EmppMsgId, stat: str = "DELIVRD", number: str = "13800000000"):
+    return codec.StatusReport(msg_id=msg_id.raw, stat=stat, submit_time="2611221500",
+                              done_time="2611221500", dest_terminal_id=number, smsc_sequence=0)
+
+
+def test_recipients_are_chunked_to_the_group_send_limit():
+    d = Dispatcher(settings=DispatchSettings(group_send_limit=5, rate=1000))
+    sub = d.add("你好", numbers(12), signature=SIG, now=0)
+    jobs = drain(d, 0)
+    assert [len(j.pdu.dest_terminal_id) for j in jobs] == [5, 5, 2]
+    assert [n for j in jobs for n in j.pdu.dest_terminal_id] == numbers(12)
+    assert sub.pending == 12
+
+
+def test_invalid_phs_and_duplicate_numbers_never_reach_the_platform():
+    d = Dispatcher(settings=DispatchSettings(rate=1000))
+    sub = d.add("hi", ["13800138000", "02161234567", "abc", "+86 138 0013 8000"], now=0)
+    jobs = drain(d, 0)
+    assert [j.pdu.dest_terminal_id for j in jobs] == [("13800138000",)]
+    assert sub.outcomes["02161234567"].state is OutcomeState.REJECTED
+    assert "PHS" in sub.outcomes["02161234567"].detail
+    assert sub.outcomes["abc"].state is OutcomeState.REJECTED
+    assert sub.duplicates_dropped == 1
+    assert sub.pending == 1
+
+
+def test_every_number_refused_finishes_at_once():
+    d = Dispatcher()
+    sub = d.add("hi", ["nope"], now=0)
+    assert sub.done and sub.counts()["rejected"] == 1
+    fired = []
+    sub.add_done_callback(fired.append)
+    assert fired == [sub]
+
+
+def test_group_ids_map_to_recipients_in_order_and_all_parts_must_be_delivered():
+    d = Dispatcher(settings=DispatchSettings(rate=1000))
+    long_text = "长" * 100  # 2 UDH parts with the signature reserved
+    sub = d.add(long_text, numbers(3), signature=SIG, now=0)
+    part1, part2 = drain(d, 0)
+    ids1 = accept(d, part1, 0x00000000000000FE, 1)  # carry from byte 7 into byte 6
+    ids2 = accept(d, part2, 0x0000000000001000, 1)
+    assert ids1[2].hex == "00000000000001000000"
+    for i, number in enumerate(numbers(3)):
+        assert d.on_report(report(ids1[i], number=number), 2)
+    assert not sub.done  # second parts not yet reported
+    for i in range(3):
+        assert d.on_report(report(ids2[i]), 3)
+    assert sub.done
+    assert all(o.state is OutcomeState.DELIVERED for o in sub.outcomes.values())
+    assert sub.outcomes[numbers(3)[2]].msg_ids == (ids1[2].hex, ids2[2].hex)
+    assert d.tracked == 0
+
+
+def test_a_failed_report_fails_the_recipient_with_its_status():
+    d = Dispatcher(settings=DispatchSettings(rate=1000))
+    sub = d.add("hi", numbers(2), now=0)
+    (job,) = drain(d, 0)
+    ids = accept(d, job, 500, 0)
+    d.on_report(report(ids[0], "DTBLACK"), 1)
+    d.on_report(report(ids[1], "CA:0054"), 1)
+    assert sub.outcomes[numbers(2)[0]].status == "DTBLACK"
+    assert "black" in sub.outcomes[numbers(2)[0]].detail
+    assert sub.outcomes[numbers(2)[1]].detail == "network error CA:0054"
+    assert sub.counts()["failed"] == 2
+
+
+def test_refusal_fails_only_that_chunk_and_cancels_its_other_parts():
+    d = Dispatcher(settings=DispatchSettings(rate=1000, group_send_limit=2))
+    sub = d.add("长" * 100, numbers(4), signature=SIG, now=0)
+    jobs = drain(d, 0)  # chunk A part 1, part 2, chunk B part 1, part 2
+    assert len(jobs) == 4
+    d.on_submit_resp(jobs[0], codec.SubmitResp(msg_id=bytes(10), result=13), 0)
+    assert {sub.outcomes[n].status for n in numbers(2)} == {"R13"}
+    assert "Dest_terminal_Id" in sub.outcomes[numbers(2)[0]].detail or "destination" in sub.outcomes[numbers(2)[0]].detail
+    assert numbers(4)[2] not in sub.outcomes
+
+
+def test_rate_limited_submit_is_resubmitted_alone_after_a_pause():
+    d = Dispatcher(settings=DispatchSettings(rate=1000, rate_limited_pause=2.0))
+    sub = d.add("hi", numbers(1), now=0)
+    (job,) = drain(d, 0)
+    d.on_submit_resp(job, codec.SubmitResp(msg_id=bytes(10), result=10004), 0.5)
+    assert d.pop_ready(1.0) is None
+    assert d.next_ready_time(1.0) == pytest.approx(2.5)
+    again = d.pop_ready(2.5)
+    assert again is job and job.resubmits == 1
+    accept(d, job, 1, 2.6)
+    assert not sub.done
+
+
+def test_busy_backs_off_exponentially_with_jitter_and_gives_up_eventually():
+    d = Dispatcher(settings=DispatchSettings(rate=1000, busy_backoff_initial=1, busy_backoff_max=8, max_resubmits=5),
+                   rng=random.Random(1))
+    sub = d.add("hi", numbers(1), now=0)
+    now = 0.0
+    waits = []
+    for _ in range(6):
+        (job,) = drain(d, now)
+        d.on_submit_resp(job, codec.SubmitResp(msg_id=bytes(10), result=10005), now)
+        ready = d.next_ready_time(now)
+        if ready is None:
+            break
+        waits.append(ready - now)
+        now = ready
+    assert len(waits) == 5
+    for i, wait in enumerate(waits):
+        nominal = min(8, 2 ** i)
+        assert 0.5 * nominal <= wait <= 1.5 * nominal
+    assert sub.done and sub.outcomes[numbers(1)[0]].status == "R10005"
+
+
+def test_token_bucket_paces_per_recipient_per_segment():
+    d = Dispatcher(settings=DispatchSettings(rate=10, group_send_limit=5))
+    d.add("hi", numbers(20), now=0)
+    sent_at = []
+    now = 0.0
+    while (ready := d.next_ready_time(now)) is not None:
+        now = ready
+        job = d.pop_ready(now)
+        sent_at.append((now, job.cost))
+    # burst of 10 at t=0, then 5 numbers every 0.5 s
+    assert [t for t, _ in sent_at] == pytest.approx([0, 0, 0.5, 1.0])
+
+
+def test_link_loss_resubmits_by_default_and_fails_when_asked():
+    d = Dispatcher(settings=DispatchSettings(rate=1000))
+    sub = d.add("hi", numbers(1), now=0)
+    (job,) = drain(d, 0)
+    d.on_submit_lost(job, "link dropped", 1)
+    assert d.pop_ready(1) is job
+    f = Dispatcher(settings=DispatchSettings(rate=1000, on_link_loss="fail"))
+    sub = f.add("hi", numbers(1), now=0)
+    (job,) = drain(f, 0)
+    f.on_submit_lost(job, "link dropped", 1)
+    outcome = sub.outcomes[numbers(1)[0]]
+    assert outcome.state is OutcomeState.FAILED and "may or may not" in outcome.detail
+    assert f.settings.on_link_loss is OnLinkLoss.FAIL
+
+
+def test_late_accept_cancels_the_pending_resubmission():
+    d = Dispatcher(settings=DispatchSettings(rate=1000))
+    sub = d.add("hi", numbers(1), now=0)
+    (job,) = drain(d, 0)
+    d.on_submit_lost(job, "expired", 1)
+    d.on_late_submit_resp(job, codec.SubmitResp(msg_id=EmppMsgId.from_int(9).raw, result=0), 2)
+    assert d.pop_ready(2) is None  # not sent twice (FAQ-2.2.4)
+    d.on_report(report(EmppMsgId.from_int(9)), 3)
+    assert sub.done and sub.counts()["delivered"] == 1
+
+
+def test_no_report_within_48_hours_means_expired():
+    d = Dispatcher(settings=DispatchSettings(rate=1000, report_timeout=48 * 3600 + 60))
+    sub = d.add("hi", numbers(2), now=0)
+    (job,) = drain(d, 0)
+    ids = accept(d, job, 77, 10)
+    d.on_report(report(ids[0]), 20)
+    assert d.next_deadline() == 10 + 48 * 3600 + 60
+    d.on_timer(10 + 48 * 3600 + 59)
+    assert not sub.done
+    d.on_timer(10 + 48 * 3600 + 60)
+    assert sub.outcomes[numbers(2)[1]].state is OutcomeState.EXPIRED
+    assert sub.outcomes[numbers(2)[0]].state is OutcomeState.DELIVERED
+    assert d.next_deadline() is None
+
+
+def test_report_before_its_submit_resp_is_kept_and_matched():
+    d = Dispatcher(settings=DispatchSettings(rate=1000))
+    sub = d.add("hi", numbers(1), now=0)
+    (job,) = drain(d, 0)
+    assert not d.on_report(report(EmppMsgId.from_int(5)), 0.5)
+    accept(d, job, 5, 1)
+    assert sub.done and sub.counts()["delivered"] == 1
+
+
+def test_backpressure_above_max_tracked():
+    d = Dispatcher(settings=DispatchSettings(max_tracked=10))
+    d.add("hi", numbers(8), now=0)
+    with pytest.raises(Backpressure, match="awaiting outcomes"):
+        d.add("hi", numbers(5, start=100), now=0)
+
+
+def test_bad_text_is_a_plan_error_before_anything_is_queued():
+    d = Dispatcher()
+    with pytest.raises(PlanError):
+        d.add("", numbers(1), now=0)
+    assert d.queued == 0 and d.tracked == 0
+
+
+def test_at_time_is_smpp_absolute_china_time():
+    at = datetime(2026, 11, 23, 9, 30, 0, tzinfo=CHINA)
+    assert format_at_time(at) == "261123093000032+"
+    with pytest.raises(ValueError, match="timezone-aware"):
+        format_at_time(datetime(2026, 11, 23, 9, 30))
+    d = Dispatcher(settings=DispatchSettings(rate=1000))
+    d.add("hi", numbers(1), at=at, now=0)
+    (job,) = drain(d, 0)
+    assert job.pdu.at_time == "261123093000032+"
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    n=st.integers(min_value=1, max_value=23),
+    script=st.lists(st.sampled_from(["ok", "10004", "10005", "lost", "13"]), min_size=1, max_size=60),
+    stats=st.lists(st.sampled_from(["DELIVRD", "DELIVRD", "UNDELIV", "DTBLACK", None]), min_size=1, max_size=60),
+)
+def test_every_recipient_ends_with_exactly_one_outcome(n, script, stats):
+    """Whatever the platform answers (refusals, storms, link loss, missing reports)."""
+    d = Dispatcher(settings=DispatchSettings(rate=1000, max_resubmits=3, busy_backoff_initial=0.01,
+                                             rate_limited_pause=0.01), rng=random.Random(0))
+    sub = d.add("长" * 80, numbers(n), signature=SIG, now=0)
+    now = 0.0
+    base = 1
+    steps = 0
+    while (ready := d.next_ready_time(now)) is not None and steps < 500:
+        steps += 1
+        now = max(now, ready)
+        job = d.pop_ready(now)
+        if job is None:
+            continue
+        action = script[steps % len(script)]
+        if action == "ok":
+            ids = accept(d, job, base, now)
+            base += 100
+            for i, msg_id in enumerate(ids):
+                stat = stats[(steps + i) % len(stats)]
+                if stat is not None:
+                    d.on_report(report(msg_id, stat), now)
+        elif action == "lost":
+            d.on_submit_lost(job, "link", now)
+        else:
+            d.on_submit_resp(job, codec.SubmitResp(msg_id=bytes(10), result=int(action)), now)
+    d.on_timer(now + 49 * 3600 + 1)
+    assert sub.done, sub
+    assert set(sub.outcomes) == set(numbers(n))
+    assert d.tracked == 0
+
+
+def test_cmpp_group_across_the_sequence_wrap_matches_either_reading():
+    from smsdk.msgid import CmppMsgId
+
+    d = Dispatcher(Dialect.CMPP3, settings=DispatchSettings(rate=1000))
+    sub = d.add("hi", numbers(3), now=0)
+    (job,) = drain(d, 0)
+    base = CmppMsgId.pack(month=11, day=22, hour=15, minute=4, second=5, gateway=1001, sequence=0xFFFF)
+    d.on_submit_resp(job, codec.SubmitResp(msg_id=base.to_bytes(), result=0), 0)
+
+    def rep(raw: bytes):
+        return codec.StatusReport(msg_id=raw, stat="DELIVRD", submit_time="", done_time="",
+                                  dest_terminal_id="", smsc_sequence=0)
+
+    assert d.on_report(rep(base.to_bytes()), 1)
+    assert d.on_report(rep((base + 1).to_bytes()), 1)             # sequence wrapped to 0 (§2.10)
+    assert d.on_report(rep((base.value + 2).to_bytes(8, "big")), 1)  # a gateway that carries instead
+    assert sub.done and sub.counts()["delivered"] == 3
+    assert d._by_msgid == {}  # the other reading of each id was forgotten with it
