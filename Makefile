@@ -19,7 +19,7 @@ install: $(STAMP)
 
 # The main job on embedded defaults.
 demo: $(STAMP)
-	$(VENV)/bin/smsdk plan --signature '【示例科技】' '尊敬的客户，您好！您本月的话费账单已出，总计消费128.50元，其中通话费56.00元、流量费42.50元、短信及增值业务费30.00元。如有疑问请回复本短信或拨打客服热线，感谢您的支持。'
+	$(VENV)/bin/smsdk demo
 
 # The whole suite twice: compiled (required, never a quiet fallback) and pure-Python twins;
 # then every benchmark once as a smoke test (timings are not asserted).

@@ -1,0 +1,182 @@
+"""The ``smsdk`` command line (click).
+
+Commands:
+
+* ``smsdk demo`` — a small campaign against an in-process server over loopback, one outcome
+  per recipient (the main job on embedded defaults).
+* ``smsdk plan TEXT --signature 【…】`` — show the parts the SDK will submit for a text, what
+  each handset receives and how many SMS every recipient is billed.
+* ``smsdk send --host H --port P --account A --password W (--to N ... | --to-file F) TEXT`` —
+  send, wait for the status reports, print one line (or one JSON object) per recipient.
+  Exit status: 0 every recipient delivered; 1 some were not (or still pending at --wait);
+  2 usage error; 3 could not log in.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+import smsdk
+from smsdk.errors import PlanError
+
+_FMT_NAMES = {0: "ASCII", 8: "UCS2", 15: "GBK"}
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(smsdk.__version__, prog_name="smsdk")
+def main() -> None:
+    """SDK for China Mobile's enterprise SMS platform (企信通): EMPP, CMPP 2.0/3.0, HTTP."""
+
+
+@main.command()
+@click.argument("text")
+@click.option(
+    "--signature",
+    "-s",
+    default="",
+    show_default=False,
+    help="The enterprise signature the platform appends, written 【…】 (empty: none forced).",
+)
+@click.option(
+    "--mode",
+    type=click.Choice(["concat", "pieces"]),
+    default="concat",
+    show_default=True,
+    help="Long texts: one concatenated SMS (UDH parts) or independent pieces.",
+)
+@click.option(
+    "--recipients",
+    "-n",
+    type=click.IntRange(min=1),
+    default=1,
+    show_default=True,
+    help="Number of recipients, for the billing total.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object instead of tables.")
+def plan(text: str, signature: str, mode: str, recipients: int, as_json: bool) -> None:
+    """Show how TEXT will be split, encoded and billed.  TEXT '-' reads standard input."""
+    from smsdk import text as text_mod
+
+    if text == "-":
+        text = sys.stdin.read().rstrip("\n")
+    try:
+        result = text_mod.plan(text, signature=signature, mode=mode)
+    except PlanError as exc:
+        raise click.ClickException(str(exc)) from None
+
+    billed = result.sms_per_recipient * recipients
+    if as_json:
+        click.echo(
+            json.dumps(
+                {
+                    "chars": result.chars,
+                    "signature_chars": result.signature_chars,
+                    "encoding": result.encoding,
+                    "mode": result.mode,
+                    "parts": [
+                        {
+                            "msg_fmt": part.msg_fmt,
+                            "tp_udhi": part.tp_udhi,
+                            "pk_total": part.pk_total,
+                            "pk_number": part.pk_number,
+                            "content_hex": part.content.hex(),
+                            "text": part.text,
+                        }
+                        for part in result.parts
+                    ],
+                    "received": list(result.received),
+                    "sms_per_recipient": result.sms_per_recipient,
+                    "recipients": recipients,
+                    "sms_billed": billed,
+                    "compiled": smsdk.COMPILED,
+                },
+                ensure_ascii=False,
+            )
+        )
+        return
+
+    console = Console()
+    table = Table(title=f"SUBMITs per recipient ({len(result.parts)})")
+    for column in ("#", "Msg_Fmt", "TP_udhi", "UDH", "chars", "bytes", "text"):
+        table.add_column(column, overflow="fold")
+    for index, part in enumerate(result.parts, 1):
+        udh = part.content[: part.content[0] + 1].hex(" ") if part.tp_udhi else ""
+        table.add_row(
+            str(index),
+            f"{part.msg_fmt} {_FMT_NAMES.get(part.msg_fmt, '')}".strip(),
+            str(part.tp_udhi),
+            udh,
+            str(text_mod.count(part.text)),
+            str(len(part.content)),
+            part.text,
+        )
+    console.print(table)
+    received = Table(title="What each handset shows")
+    received.add_column("SMS")
+    received.add_column("text", overflow="fold")
+    for index, shown in enumerate(result.received, 1):
+        received.add_row(str(index), shown)
+    console.print(received)
+    console.print(
+        f"text {result.chars} chars ({result.encoding}), signature {result.signature_chars} chars, "
+        f"mode {result.mode}: {result.sms_per_recipient} SMS billed per recipient × {recipients} "
+        f"= [bold]{billed}[/bold]"
+    )
+
+
+
+@main.command()
+@click.argument("text")
+@click.option("--host", required=True, help="Platform host (EMPP / CMPP).")
+@click.option("--port", type=click.IntRange(1, 65535), default=9981, show_default=True)
+@click.option("--account", required=True, help="Account id (EMPP: the 14-digit 1065… number).")
+@click.option("--password", required=True, envvar="SMSDK_PASSWORD", help="Password (or $SMSDK_PASSWORD).")
+@click.option("--dialect", type=click.Choice(["empp", "cmpp2", "cmpp3"]), default="empp", show_default=True)
+@click.option("--signature", "-s", default="", help="The enterprise signature, written 【…】.")
+@click.option("--service-id", default="", help="Service_Id (CMPP needs one; EMPP ignores it).")
+@click.option("--src-id", default=None, help="Src_Id: the account number plus an optional extension.")
+@click.option("--to", "to", multiple=True, help="A recipient; repeat for more.")
+@click.option("--to-file", type=click.File("r", encoding="utf-8-sig"), help="One number per line.")
+@click.option("--rate", type=click.FloatRange(min=0.1), default=100.0, show_default=True,
+              help="The account's rate limit, SMS per second (the SDK paces below it).")
+@click.option("--group-send-limit", type=click.IntRange(1, 99), default=5, show_default=True)
+@click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
+              help="Seconds to wait for status reports before printing.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+def send(text: str, host: str, port: int, account: str, password: str, dialect: str, signature: str,
+         service_id: str, src_id: str | None, to: tuple[str, ...], to_file, rate: float,
+         group_send_limit: int, wait: float, as_json: bool) -> None:
+    """Send TEXT to the recipients and report one outcome per recipient."""
+    from smsdk import sendjob
+
+    recipients = list(to)
+    if to_file is not None:
+        recipients.extend(line.strip() for line in to_file if line.strip() and not line.lstrip().startswith("#"))
+    if not recipients:
+        raise click.UsageError("give at least one --to NUMBER or a --to-file")
+    job = sendjob.SendJob(
+        host=host, port=port, account=account, password=password, dialect=dialect,
+        signature=signature, service_id=service_id, src_id=src_id, text=text,
+        recipients=recipients, rate=rate, group_send_limit=group_send_limit, wait=wait,
+        progress=not as_json and sys.stderr.isatty(),
+    )
+    code = sendjob.run(job, as_json=as_json)
+    sys.exit(code)
+
+
+
+@main.command()
+def demo() -> None:
+    """Send a small campaign to an in-process server and print every recipient's outcome."""
+    from smsdk import demo as demo_mod
+
+    sys.exit(demo_mod.run())
+
+
+if __name__ == "__main__":  # pragma: no cover
+    main()

@@ -1,0 +1,158 @@
+"""``smsdk send``: one campaign from the command line (login, send, wait, print outcomes)."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+from twisted.internet import defer, task
+from twisted.internet.error import TimeoutError as TwistedTimeout
+
+from smsdk.dispatch import DispatchSettings, Submission
+from smsdk.errors import PlanError
+from smsdk.session import LoginError
+
+EXIT_ALL_DELIVERED = 0
+EXIT_NOT_ALL_DELIVERED = 1
+EXIT_USAGE = 2
+EXIT_LOGIN = 3
+
+
+@dataclass
+class SendJob:
+    host: str
+    port: int
+    account: str
+    password: str
+    text: str
+    recipients: list[str]
+    dialect: str = "empp"
+    signature: str = ""
+    service_id: str = ""
+    src_id: str | None = None
+    rate: float = 100.0
+    group_send_limit: int = 5
+    wait: float = 60.0
+    login_timeout: float = 30.0
+    progress: bool = False
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def run(job: SendJob, *, as_json: bool = False) -> int:
+    """Run the job on the global reactor; returns the exit status (see smsdk.cli)."""
+    holder: dict[str, int] = {}
+
+    async def main(reactor: Any) -> None:
+        holder["code"] = await _send(reactor, job, as_json=as_json)
+
+    try:
+        task.react(lambda reactor: defer.ensureDeferred(main(reactor)))
+    except SystemExit as exc:
+        if "code" in holder:
+            return holder["code"]
+        return int(exc.code or 0)
+    return holder.get("code", 0)  # pragma: no cover - react always exits
+
+
+async def _send(reactor: Any, job: SendJob, *, as_json: bool) -> int:
+    from smsdk.client import Client
+
+    started = time.monotonic()
+    client = Client(
+        job.host, job.port, account=job.account, password=job.password, dialect=job.dialect,
+        signature=job.signature, service_id=job.service_id, src_id=job.src_id, reactor=reactor,
+        dispatch_settings=DispatchSettings(rate=job.rate, group_send_limit=job.group_send_limit),
+    )
+    try:
+        await client.start().addTimeout(job.login_timeout, reactor)
+    except LoginError as exc:
+        _err(f"login refused: {exc}")
+        await client.stop()
+        return EXIT_LOGIN
+    except (TwistedTimeout, defer.CancelledError):
+        _err(f"could not log in to {job.host}:{job.port} within {job.login_timeout:g} s")
+        await client.stop()
+        return EXIT_LOGIN
+    try:
+        submission = client.send(job.text, job.recipients)
+    except PlanError as exc:
+        _err(f"cannot send this text: {exc}")
+        await client.stop()
+        return EXIT_USAGE
+
+    progress = _Progress(submission, reactor) if job.progress else None
+    try:
+        await submission.deferred.addTimeout(job.wait, reactor)
+    except (TwistedTimeout, defer.CancelledError):
+        pass  # print what we have; the rest is pending
+    finally:
+        if progress is not None:
+            progress.close()
+    await client.stop()
+    elapsed = time.monotonic() - started
+    _print(submission, elapsed, as_json=as_json)
+    every = all(o.ok for o in submission.outcomes.values()) and submission.done
+    return EXIT_ALL_DELIVERED if every else EXIT_NOT_ALL_DELIVERED
+
+
+class _Progress:
+    def __init__(self, submission: Submission, reactor: Any) -> None:
+        from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
+
+        self.submission = submission
+        total = len(submission.outcomes) + submission.pending
+        self.bar = Progress("[progress.description]{task.description}", BarColumn(),
+                            MofNCompleteColumn(), TimeElapsedColumn(), transient=True)
+        self.task = self.bar.add_task("outcomes", total=total)
+        self.bar.start()
+        self.loop = task.LoopingCall(self._tick)
+        self.loop.clock = reactor
+        self.loop.start(0.2)
+
+    def _tick(self) -> None:
+        accepted = len(self.submission.accepted)
+        self.bar.update(self.task, completed=len(self.submission.outcomes),
+                        description=f"accepted {accepted}, outcomes")
+
+    def close(self) -> None:
+        if self.loop.running:
+            self.loop.stop()
+        self._tick()
+        self.bar.stop()
+
+
+def _print(submission: Submission, elapsed: float, *, as_json: bool) -> None:
+    rows = []
+    for number in list(submission.outcomes) + [
+        n for n in submission.recipients if n not in submission.outcomes
+    ]:
+        outcome = submission.outcomes.get(number)
+        if outcome is None:
+            state = "accepted" if number in submission.accepted else "pending"
+            rows.append({"recipient": number, "state": state, "status": "", "detail": "no final outcome yet",
+                         "msg_ids": []})
+        else:
+            rows.append({"recipient": number, "state": outcome.state.value, "status": outcome.status,
+                         "detail": outcome.detail, "msg_ids": list(outcome.msg_ids)})
+    counts: dict[str, int] = {}
+    for row in rows:
+        counts[row["state"]] = counts.get(row["state"], 0) + 1
+    if as_json:
+        print(json.dumps({"outcomes": rows, "counts": counts, "elapsed_seconds": round(elapsed, 3),
+                          "duplicates_dropped": submission.duplicates_dropped,
+                          "sms_per_recipient": submission.plan.sms_per_recipient},
+                         ensure_ascii=False))
+        return
+    width = max((len(r["recipient"]) for r in rows), default=11)
+    for row in rows:
+        status = f" {row['status']}" if row["status"] else ""
+        print(f"{row['recipient']:<{width}}  {row['state']}{status}  {row['detail']}")
+    summary = ", ".join(f"{k} {v}" for k, v in sorted(counts.items()))
+    print(f"-- {len(rows)} recipients: {summary}; {elapsed:.2f} s", file=sys.stderr)
+
+
+def _err(message: str) -> None:
+    print(f"smsdk send: {message}", file=sys.stderr)

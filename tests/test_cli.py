@@ -1,0 +1,102 @@
+"""The command line, as a person runs it: real processes, a minimal server on loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from smsdk.cli import main
+
+ROOT = Path(__file__).resolve().parent.parent
+SIG = "【示例科技】"
+
+
+def test_plan_shows_parts_and_billing():
+    result = CliRunner().invoke(main, ["plan", "--signature", SIG, "--json", "-n", "3", "长" * 130])
+    assert result.exit_code == 0, result.output
+    data = json.loads(result.output)
+    assert [len(p["text"]) for p in data["parts"]] == [67, 61, 2]  # the last leaves room for 6 chars
+    assert data["sms_per_recipient"] == 3 and data["sms_billed"] == 9
+    assert data["received"] == ["长" * 130 + SIG]
+
+
+def test_plan_table_output():
+    result = CliRunner().invoke(main, ["plan", "-s", SIG, "您好" * 31])
+    assert result.exit_code == 0, result.output
+    assert "UCS2" in result.output and "05 00 03" in result.output
+
+
+def test_plan_refuses_bad_input_with_a_sentence_not_a_traceback():
+    result = CliRunner().invoke(main, ["plan", "-s", "示例科技", "hello"])
+    assert result.exit_code == 1
+    assert "Error:" in result.output and "【" in result.output and "Traceback" not in result.output
+    result = CliRunner().invoke(main, ["plan", ""])
+    assert result.exit_code == 1 and "empty" in result.output.lower()
+
+
+@pytest.fixture
+def server():
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "smsdk.testing", "--port", "0", "--password", "secret"],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        line = proc.stdout.readline()
+        assert "127.0.0.1:" in line, line
+        yield int(line.rsplit(":", 1)[1])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+
+
+def smsdk(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "smsdk.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+def test_send_prints_one_json_object_with_every_recipient(server, tmp_path):
+    numbers = tmp_path / "to.txt"
+    numbers.write_text("# campaign\n13800000001\n\n13800000002\n02161234567\n13800000001\n", encoding="utf-8")
+    result = smsdk("send", "--host", "127.0.0.1", "--port", str(server), "--account", "10657109000001",
+                   "--password", "secret", "-s", SIG, "--to", "13900000000", "--to-file", str(numbers),
+                   "--wait", "20", "--json", "您好，测试消息")
+    assert result.returncode == 1, result.stderr  # one PHS number: not every recipient delivered
+    data = json.loads(result.stdout)
+    states = {o["recipient"]: o["state"] for o in data["outcomes"]}
+    assert states == {"13900000000": "delivered", "13800000001": "delivered", "13800000002": "delivered",
+                      "02161234567": "rejected"}
+    assert data["counts"] == {"delivered": 3, "rejected": 1}
+    assert data["duplicates_dropped"] == 1 and data["elapsed_seconds"] > 0
+
+
+def test_send_all_delivered_exits_zero_with_a_line_per_recipient(server):
+    result = smsdk("send", "--host", "127.0.0.1", "--port", str(server), "--account", "10657109000001",
+                   "--password", "secret", "--to", "13900000000", "--to", "13900000001", "hello")
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.strip().splitlines()
+    assert len(lines) == 2 and all("delivered DELIVRD" in line for line in lines)
+
+
+def test_send_with_wrong_password_exits_3_without_retrying(server):
+    result = smsdk("send", "--host", "127.0.0.1", "--port", str(server), "--account", "10657109000001",
+                   "--password", "wrong", "--to", "13900000000", "hello", timeout=30)
+    assert result.returncode == 3
+    assert "authentication" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_send_without_recipients_is_a_usage_error():
+    result = smsdk("send", "--host", "127.0.0.1", "--account", "1", "--password", "p", "hello")
+    assert result.returncode == 2 and "--to" in result.stderr
+
+
+def test_asyncio_example_runs():
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / "asyncio_send.py")], capture_output=True,
+                            text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.split() == ["13800138000", "delivered", "DELIVRD", "13900139000", "delivered", "DELIVRD"]
