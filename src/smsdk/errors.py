@@ -14,6 +14,13 @@ class ProtocolError(SmsdkError, ValueError):
     ``"Dest_terminal_Id"`` ...) or is ``None`` when no single field is to blame.
     """
 
+    #: When raised by ``FrameDecoder.feed``: the ``(sequence_id, pdu)`` pairs decoded earlier
+    #: in the same call (a list), so that nothing is lost.  ``()`` otherwise.
+    pdus: list | tuple = ()
+    #: Sequence_Id / Command_Id of the offending packet when its header was readable.
+    sequence_id: int | None = None
+    command_id: int | None = None
+
     def __init__(self, message: str, *, field: str | None = None) -> None:
         super().__init__(message)
         self.field = field

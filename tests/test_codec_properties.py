@@ -1,0 +1,286 @@
+"""Property tests: round trips, the compiled codec against its twin, hostile input, chunking.
+
+The differential tests use both modules whatever SMSDK_NO_EXTENSIONS says (fixture
+``codec_twins``); the others run against the implementation in use.
+"""
+
+from __future__ import annotations
+
+import struct
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from smsdk import codec
+from smsdk.errors import FieldValueError, ProtocolError
+
+from codec_strategies import (
+    CLASSES,
+    CMPP2,
+    DIALECTS,
+    EMPP,
+    U8,
+    U32,
+    as_data,
+    build,
+    damaged_packets,
+    dialect_and_pdu,
+    error_data,
+    pdu,
+    pdus,
+)
+
+
+def outcome(fn, *args):
+    """('ok', value) or ('error', what must agree) for a call."""
+    try:
+        return ("ok", as_data(fn(*args)))
+    except ProtocolError as e:
+        return ("error", error_data(e))
+
+
+# ---------------------------------------------------------------------------------------
+# Both modules export the same API
+
+
+def test_twins_export_the_same_names_and_fields(codec_twins):
+    compiled, twin = codec_twins
+    assert compiled.__all__ == twin.__all__
+    for name in compiled.__all__:
+        a, b = getattr(compiled, name), getattr(twin, name)
+        if isinstance(a, type) and hasattr(a, "_fields"):
+            assert a._fields == b._fields and a._defaults == b._defaults, name
+            assert getattr(a, "command_id", None) == getattr(b, "command_id", None), name
+            assert a.__doc__ == b.__doc__
+        elif name == "PDU_CLASSES":
+            assert [c.__name__ for c in a] == [c.__name__ for c in b]
+        elif not callable(a):
+            assert a == b, name
+    assert set(codec.__all__) >= set(compiled.__all__) | {"Dialect", "COMPILED"}
+
+
+# ---------------------------------------------------------------------------------------
+# Round trips
+
+
+@given(dialect_and_pdu(), U32)
+def test_round_trip(dp, seq):
+    d, spec = dp
+    pdu = build(codec, spec)
+    pkt = codec.encode(pdu, seq, d)
+    assert struct.unpack(">I", pkt[:4])[0] == len(pkt)
+    assert codec.decode(pkt, d) == (seq, pdu)
+    assert codec.FrameDecoder(d).feed(pkt) == [(seq, pdu)]
+
+
+@given(dialect_and_pdu())
+def test_replace_with_own_values_is_equal(dp):
+    _d, spec = dp
+    pdu = build(codec, spec)
+    assert pdu.replace() == pdu and hash(pdu.replace()) == hash(pdu)
+    assert eval(repr(pdu), vars(codec)) == pdu
+
+
+# ---------------------------------------------------------------------------------------
+# Compiled against twin
+
+
+@given(dialect_and_pdu(), U32)
+def test_differential_encode_decode(codec_twins, dp, seq):
+    compiled, twin = codec_twins
+    d, spec = dp
+    a, b = build(compiled, spec), build(twin, spec)
+    assert repr(a) == repr(b)
+    pa, pb = compiled.encode(a, seq, d), twin.encode(b, seq, d)
+    assert pa == pb
+    assert as_data(compiled.decode(pa, d)) == as_data(twin.decode(pb, d)) == (seq, as_data(a))
+
+
+@given(st.sampled_from(DIALECTS), st.data())
+def test_differential_damaged_packets(codec_twins, d, data):
+    compiled, twin = codec_twins
+    pkt = data.draw(damaged_packets(d, twin))
+    assert outcome(compiled.decode, pkt, d) == outcome(twin.decode, pkt, d)
+    fa, fb = compiled.FrameDecoder(d), twin.FrameDecoder(d)
+    assert outcome(fa.feed, pkt) == outcome(fb.feed, pkt)
+    assert fa.buffered == fb.buffered
+
+
+@given(st.sampled_from(DIALECTS), st.binary(max_size=400))
+def test_differential_random_bytes(codec_twins, d, blob):
+    compiled, twin = codec_twins
+    assert outcome(compiled.decode, blob, d) == outcome(twin.decode, blob, d)
+    fa, fb = compiled.FrameDecoder(d, max_length=300), twin.FrameDecoder(d, max_length=300)
+    for _ in range(3):  # keep going after body errors, like a caller would
+        ra, rb = outcome(fa.feed, blob), outcome(fb.feed, blob)
+        assert ra == rb and fa.buffered == fb.buffered
+
+
+def _bad_values():
+    """(field attribute, bad value) pairs of every kind of mistake."""
+    return st.one_of(
+        st.tuples(st.sampled_from(["pk_total", "msg_level", "tp_udhi", "msg_fmt"]), st.integers(256, 1 << 70) | st.integers(-(1 << 70), -1)),
+        st.tuples(st.sampled_from(["service_id", "fee_type", "msg_src", "link_id", "valid_time"]), st.text(min_size=1, max_size=40)),
+        st.tuples(st.sampled_from(["src_id", "fee_terminal_id"]), st.text(max_size=40)),
+        st.tuples(st.just("dest_terminal_id"), st.lists(st.text(max_size=40), min_size=1, max_size=3)),
+        st.tuples(st.just("msg_id"), st.binary(max_size=12)),
+        st.tuples(st.just("msg_content"), st.binary(min_size=250, max_size=300)),
+    )
+
+
+@given(st.sampled_from(DIALECTS), st.data(), _bad_values(), U32)
+def test_differential_encode_errors(codec_twins, d, data, bad, seq):
+    compiled, twin = codec_twins
+    name, spec = data.draw(pdu(d, "Submit"))
+    attr, value = bad
+    spec = (name, {**spec, attr: value})
+    ra = outcome(compiled.encode, build(compiled, spec), seq, d)
+    rb = outcome(twin.encode, build(twin, spec), seq, d)
+    assert ra == rb
+
+
+SUBMIT_FIELD_NAMES = {
+    "pk_total": "Pk_total",
+    "msg_level": "Msg_level",
+    "tp_udhi": "TP_udhi",
+    "msg_fmt": "Msg_Fmt",
+    "service_id": "Service_Id",
+    "fee_type": "FeeType",
+    "msg_src": "Msg_src",
+    "link_id": "LinkID",
+    "valid_time": "ValId_Time",
+    "src_id": "Src_Id",
+    "fee_terminal_id": "Fee_terminal_Id",
+    "dest_terminal_id": "Dest_terminal_Id",
+    "msg_id": "Msg_Id",
+    "msg_content": "Msg_Content",
+}
+TEXT_WIDTHS = {"service_id": 10, "fee_type": 2, "valid_time": 17}
+
+
+@st.composite
+def invalid_submit_value(draw, d):
+    """(attribute, a value dialect d cannot encode in it)."""
+    attr = draw(st.sampled_from(sorted(SUBMIT_FIELD_NAMES)))
+    wide = {"msg_src": 21 if d == EMPP else 6, "link_id": 8 if d == CMPP2 else 20}
+    if attr in ("pk_total", "msg_level", "tp_udhi", "msg_fmt"):
+        return attr, draw(st.integers(256, 1 << 70) | st.integers(-(1 << 70), -1))
+    if attr in ("src_id", "fee_terminal_id", "dest_terminal_id"):
+        width = 21 if attr == "src_id" or d == CMPP2 else 32
+        bad = draw(
+            st.text(st.characters(min_codepoint=1, max_codepoint=0xFF), min_size=1, max_size=width).filter(
+                lambda t: not t.isascii() or not t.isdigit()
+            )
+            | st.text("0123456789", min_size=width + 1, max_size=width + 5)
+        )
+        return attr, ([bad] if attr == "dest_terminal_id" else bad)
+    if attr == "msg_id":
+        width = 10 if d == EMPP else 8
+        return attr, draw(st.binary(min_size=1, max_size=12).filter(lambda b: len(b) != width))
+    if attr == "msg_content":
+        return attr, draw(st.binary(min_size=256, max_size=300))
+    width = TEXT_WIDTHS.get(attr) or wide[attr]
+    return attr, draw(
+        st.text(min_size=width + 1, max_size=width + 8, alphabet=st.characters(max_codepoint=0xFF))
+        | st.text(min_size=1, max_size=width).map(lambda t: t + "\u4e2d")
+        | st.text(min_size=0, max_size=width - 1).map(lambda t: t + "\x00")
+    )
+
+
+@given(st.sampled_from(DIALECTS), st.data(), U32)
+def test_encode_validation_names_the_field(d, data, seq):
+    _name, spec = data.draw(pdu(d, "Submit"))
+    attr, value = data.draw(invalid_submit_value(d))
+    bad = codec.Submit(**{**spec, attr: value})
+    with pytest.raises(FieldValueError) as info:
+        codec.encode(bad, seq, d)
+    expected = SUBMIT_FIELD_NAMES[attr]
+    if attr == "link_id" and d == CMPP2:
+        expected = "Reserve"
+    assert info.value.field == expected
+
+
+# ---------------------------------------------------------------------------------------
+# Hostile input only ever raises ProtocolError
+
+
+@given(st.sampled_from(DIALECTS), st.binary(max_size=600))
+def test_random_bytes_only_raise_protocol_errors(d, blob):
+    try:
+        codec.decode(blob, d)
+    except ProtocolError:
+        pass
+    fd = codec.FrameDecoder(d)
+    for _ in range(2):
+        try:
+            fd.feed(blob)
+        except ProtocolError:
+            pass
+
+
+@given(st.sampled_from(DIALECTS), st.data())
+def test_damaged_packets_only_raise_protocol_errors(d, data):
+    pkt = data.draw(damaged_packets(d, codec))
+    try:
+        seq, pdu = codec.decode(pkt, d)
+    except ProtocolError as e:
+        assert e.field is None or isinstance(e.field, str)
+    else:  # whatever decodes re-encodes to the same packet (no silent loss) ...
+        try:
+            again = codec.encode(pdu, seq, d)
+        except FieldValueError:
+            return  # ... unless the peer sent something we would refuse to send
+        assert codec.decode(again, d) == (seq, pdu)
+
+
+# ---------------------------------------------------------------------------------------
+# Chunking
+
+
+@given(st.sampled_from(DIALECTS), st.data())
+def test_any_chunking_gives_the_same_pdus(d, data):
+    items = data.draw(st.lists(st.tuples(U32, pdus(d)), min_size=1, max_size=8))
+    expected = [(seq, build(codec, spec)) for seq, spec in items]
+    stream = b"".join(codec.encode(pdu, seq, d) for seq, pdu in expected)
+    cuts = sorted(data.draw(st.lists(st.integers(0, len(stream)), max_size=12)))
+    fd = codec.FrameDecoder(d)
+    got = []
+    start = 0
+    for cut in cuts + [len(stream)]:
+        kind = data.draw(st.sampled_from([bytes, bytearray, memoryview]))
+        got += fd.feed(kind(stream[start:cut]))
+        start = cut
+    assert got == expected and fd.buffered == 0
+
+
+@given(st.sampled_from(DIALECTS), st.data())
+def test_errors_in_a_stream_lose_nothing(d, data):
+    """A bad frame among good ones: every good PDU comes out, in order, via .pdus or feed."""
+    items = data.draw(st.lists(st.tuples(U32, pdus(d)), min_size=1, max_size=5))
+    good = [(seq, build(codec, spec)) for seq, spec in items]
+    bad_at = data.draw(st.integers(0, len(good)))
+    frames = [codec.encode(p, s, d) for s, p in good]
+    frames.insert(bad_at, struct.pack(">III", 12, 0x00000003, 0))  # unknown command
+    fd = codec.FrameDecoder(d)
+    got = []
+    chunk = b"".join(frames)
+    errors = 0
+    while True:
+        try:
+            got += fd.feed(chunk)
+            break
+        except ProtocolError as e:
+            got += e.pdus
+            errors += 1
+            chunk = b""
+    assert got == good and errors == 1
+
+
+@pytest.mark.parametrize("d", DIALECTS)
+def test_every_command_is_covered_by_the_strategies(d):
+    assert {c.__name__ for c in codec.PDU_CLASSES if c.__name__ in CLASSES[d]} == set(CLASSES[d])
+    if d == EMPP:
+        assert len(CLASSES[d]) == len(codec.PDU_CLASSES)
+    if d == CMPP2:
+        assert "ChangePass" not in CLASSES[d]
