@@ -30,8 +30,36 @@ from .items import (
 from .model import Account, Enterprise, Platform
 from .network import Handset
 
+# The front ends, imported on first use (the pytest plugin imports this package at every
+# pytest start): FakeSmsc (runner.py), EmppServer (empp_server.py), ControlApi
+# (control.py), SimulatedClock (simclock.py).
+_FRONT_ENDS = {
+    "FakeSmsc": "runner",
+    "AccountInfo": "runner",
+    "EmppServer": "empp_server",
+    "EmppConnection": "empp_server",
+    "ControlApi": "control",
+    "SimulatedClock": "simclock",
+}
+
+
+def __getattr__(name: str):  # PEP 562
+    module = _FRONT_ENDS.get(name)
+    if module is None:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    import importlib
+
+    return getattr(importlib.import_module(f"{__name__}.{module}"), name)
+
+
 __all__ = [
     "Account",
+    "AccountInfo",
+    "ControlApi",
+    "EmppConnection",
+    "EmppServer",
+    "FakeSmsc",
+    "SimulatedClock",
     "BindResult",
     "CheckResult",
     "ConfigError",

@@ -28,6 +28,7 @@ __all__ = [
     "ConfigError",
     "DEFAULT_CHECK_ORDER",
     "DEFAULT_TOML",
+    "EmppConfig",
     "EnterpriseConfig",
     "HttpConfig",
     "NetworkConfig",
@@ -119,6 +120,30 @@ class HttpConfig:
 
 
 @dataclass(frozen=True)
+class EmppConfig:
+    """Numbers for the EMPP front end (``[platform.empp]``; PROTOCOL.md §1.12, §1.15).
+
+    ``version``: the CONNECT Version accepted (others get status 4).
+    ``silence_timeout``: a link with no inbound byte this long is dropped (0: never); the
+    official client sends ACTIVE_TEST every 5 s (older build 29 s) and the SDK after 30 s
+    idle, so anything over ~60 s keeps well-behaved clients up.
+    ``terminate_timeout``: our TERMINATE unanswered this long: the link is closed anyway.
+    ``max_frame_length``: inbound Total_Length refused above this (the link is dropped).
+    ``deliver_track`` / ``deliver_resp_timeout``: how many DELIVERs per connection are
+    remembered, and how long, to match DELIVER_RESPs for the counters.  DELIVERs never
+    wait for a response: they are written once and never resent (the official client
+    never answers them).
+    """
+
+    version: int = 0x10
+    silence_timeout: float = 90.0
+    terminate_timeout: float = 5.0
+    max_frame_length: int = 4096
+    deliver_track: int = 4096
+    deliver_resp_timeout: float = 60.0
+
+
+@dataclass(frozen=True)
 class NetworkConfig:
     """The simulated network: a seeded RNG, a delay range and a default outcome mix, plus
     per-number overrides (number -> (stat, delay or None))."""
@@ -145,6 +170,7 @@ class AccountConfig:
     receive_private_mo: bool = True
     receive_public_mo: bool = True
     push_url: str = ""
+    ability: int = 0
 
 
 @dataclass(frozen=True)
@@ -202,6 +228,7 @@ class PlatformConfig:
     source_blacklist: tuple[str, ...] = ()
     overload: OverloadConfig = field(default_factory=OverloadConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
+    empp: EmppConfig = field(default_factory=EmppConfig)
     packages: dict[str, PackageConfig] = field(default_factory=dict)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     enterprises: tuple[EnterpriseConfig, ...] = ()
@@ -520,6 +547,17 @@ def parse_config(data: dict[str, Any]) -> PlatformConfig:
     )
     h.done()
 
+    em = p.table("empp")
+    empp = EmppConfig(
+        version=em.int("version", 0x10, 0, 0xFF),
+        silence_timeout=em.num("silence_timeout", 90.0, 0.0),
+        terminate_timeout=em.num("terminate_timeout", 5.0, positive=True),
+        max_frame_length=em.int("max_frame_length", 4096, 12 + 171 + 32 + 140, 1 << 20),
+        deliver_track=em.int("deliver_track", 4096, 0),
+        deliver_resp_timeout=em.num("deliver_resp_timeout", 60.0, positive=True),
+    )
+    em.done()
+
     platform_kw = dict(
         epoch=_epoch(p.key("epoch"), p.raw("epoch")),
         gateway_code=p.int("gateway_code", 2100, 0, 0x3FFFFF),
@@ -550,6 +588,7 @@ def parse_config(data: dict[str, Any]) -> PlatformConfig:
         source_blacklist=tuple(sb),
         overload=overload,
         http=http,
+        empp=empp,
     )
     p.done()
 
@@ -753,6 +792,7 @@ def _account(t: _Table, service_code: str, src_max: int) -> AccountConfig:
         receive_private_mo=t.bool("receive_private_mo", True),
         receive_public_mo=t.bool("receive_public_mo", ext == ""),
         push_url=t.str("push_url", ""),
+        ability=t.int("ability", 0, 0, 3),
     )
     t.done()
     return cfg

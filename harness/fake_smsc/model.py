@@ -125,6 +125,9 @@ class Account:
         self.receive_private_mo = cfg.receive_private_mo
         self.receive_public_mo = cfg.receive_public_mo
         self.push_url = cfg.push_url
+        #: EMPP CONNECT_RESP Ability (PROTOCOL.md §1.6): 0 COMMON, 1 SUBMIT2, 2 MAIN_COMMON,
+        #: 3 MAIN_SUBMIT2; the EMPP front end refuses SUBMIT for 1 and 3.
+        self.ability = cfg.ability
         rate = cfg.rate if cfg.rate is not None else enterprise.rate
         burst = enterprise.burst if cfg.rate is None else rate
         self.bucket = TokenBucket(rate, burst, now)

@@ -6,6 +6,8 @@ Commands:
   per recipient (the main job on embedded defaults).
 * ``smsdk plan TEXT --signature 【…】`` — show the parts the SDK will submit for a text, what
   each handset receives and how many SMS every recipient is billed.
+* ``smsdk fake-smsc [--config fake.toml] [--port 9981] [--control-port 9982]
+  [--simulated-clock]`` — run the fake 企信通 platform in the foreground (Ctrl-C stops it).
 * ``smsdk send --host H --port P --account A --password W (--to N ... | --to-file F) TEXT`` —
   send, wait for the status reports, print one line (or one JSON object) per recipient.
   Exit status: 0 every recipient delivered; 1 some were not (or still pending at --wait);
@@ -168,6 +170,47 @@ def send(text: str, host: str, port: int, account: str, password: str, dialect: 
     code = sendjob.run(job, as_json=as_json)
     sys.exit(code)
 
+
+
+@main.command("fake-smsc")
+@click.option("--config", "config_path", type=click.Path(exists=True, dir_okay=False),
+              help="TOML configuration (default: the embedded demo; --example-config prints an annotated one).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--port", type=click.IntRange(0, 65535), default=9981, show_default=True,
+              help="EMPP port (0: any free port).")
+@click.option("--control-port", type=click.IntRange(0, 65535), default=9982, show_default=True,
+              help="HTTP control/inspection API port (0: any free port).")
+@click.option("--no-control", is_flag=True, help="Do not start the HTTP control API.")
+@click.option("--simulated-clock", is_flag=True,
+              help="Simulated time: it moves only with POST /clock/advance.")
+@click.option("--verbose", "-v", is_flag=True, help="Log every login, SUBMIT refusal and session end.")
+@click.option("--example-config", is_flag=True,
+              help="Print the example configuration (every key, with comments) and exit.")
+def fake_smsc(config_path: str | None, host: str, port: int, control_port: int, no_control: bool,
+              simulated_clock: bool, verbose: bool, example_config: bool) -> None:
+    """Run the fake 企信通 platform (EMPP server + control API) until Ctrl-C."""
+    if example_config:
+        from importlib.resources import files
+
+        click.echo(files("smsdk_harness.fake_smsc").joinpath("example.toml").read_text(encoding="utf-8"),
+                   nl=False)
+        return
+    from twisted.internet.error import CannotListenError
+
+    from smsdk_harness.fake_smsc import ConfigError
+    from smsdk_harness.fake_smsc.runner import main as run_fake
+
+    try:
+        code = run_fake(config=config_path, host=host, port=port,
+                        control_port=None if no_control else control_port,
+                        simulated_clock=simulated_clock, verbose=verbose)
+    except ConfigError as exc:
+        message = str(exc) if str(exc).startswith(str(config_path)) else f"{exc} (in {config_path})"
+        raise click.ClickException(message) from None
+    except CannotListenError as exc:  # the port is taken, or the host is not ours
+        raise click.ClickException(f"cannot listen on {exc.interface or '*'}:{exc.port}: "
+                                   f"{exc.socketError}") from None
+    sys.exit(code)
 
 
 @main.command()

@@ -1,0 +1,590 @@
+"""The control and inspection HTTP API of the fake platform (twisted.web, JSON).
+
+Every answer is a JSON object; every error is ``{"error": "<sentence>"}`` with a 4xx/5xx
+status, never a traceback.  Bodies of POST requests are JSON objects.  Times are model
+clock seconds (``"china"`` fields give China time).  ``GET /`` lists the endpoints.
+
+==========================================  ====================================================
+``GET /status``                             clock, ports, sessions, counters
+``GET /accounts``                           logins with passwords, roles, signatures, quotas
+``GET /sessions[?account=]``                EMPP connections and their counters
+``POST /sessions/terminate {account?}``     send TERMINATE (all sessions without ``account``)
+``POST /sessions/drop {account?}``          cut the TCP connection(s) without TERMINATE
+``GET /counters``                           the model's and the EMPP front end's counters
+``GET /submissions[?account=&limit=]``      SUBMITs (accepted and refused) with every check
+``GET /reports[?account=&number=&limit=]``  status reports and what became of each
+``GET /mos[?account=&limit=]``              MOs received
+``POST /mo {from, to, text}``               inject an MO (or ``content_hex`` + ``msg_fmt``,
+                                            ``tp_udhi``; ``udh16``, ``reference``)
+``GET /handsets``                           numbers that received something
+``GET /handsets/<number>``                  what that phone shows, and its billing
+``GET /billing[?account=&enterprise=&month=]``  SMS billed
+``GET /offline/<account>``                  items kept until the account's next login
+``GET /scheduled``; ``POST /scheduled/cancel {msg_id}``  SUBMITs held for At_Time
+``GET /overload``; ``POST /overload {probability?, windows?}``  10005 injection
+``GET /network``                            delays, mix, per-number outcomes
+``POST /network/outcome {number, outcome, delay?}``  per-number outcome
+``POST /network/outcome/clear {number?}``   forget one (or all)
+``POST /network/mix {STAT: weight, ...}``; ``POST /network/delay {min, max}``
+``GET /lists/<EB|EW|PB|SB>[?enterprise=]``  a list
+``POST /lists/<kind> {value, enterprise?}``; ``POST /lists/<kind>/remove {...}``
+``POST /switches {enterprise, unicom?, telecom?, list_policy?}``
+``POST /quota {account | enterprise, quota, reset_used?}``
+``POST /ability {account, ability}``        the account's CONNECT_RESP Ability from its next login
+``GET /clock``; ``POST /clock/advance {seconds}``  simulated clock only (409 otherwise)
+``POST /purge``                             run the retention housekeeping now
+==========================================  ====================================================
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import re
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs, unquote, urlsplit
+
+from twisted.logger import Logger
+from twisted.web.resource import Resource
+from twisted.web.server import Site
+
+from smsdk.msgid import EmppMsgId
+
+from .config import ConfigError
+from .items import (
+    ListConflict,
+    ManagementError,
+    MoItem,
+    MoRecord,
+    MoRefused,
+    ReceivedMessage,
+    ReportItem,
+    ReportRecord,
+    SubmissionRecord,
+    UnknownAccount,
+)
+
+__all__ = ["ApiError", "ControlApi", "to_json"]
+
+_log = Logger(namespace="smsdk_harness.fake_smsc.control")
+
+
+class ApiError(Exception):
+    def __init__(self, status: int, message: str) -> None:
+        super().__init__(message)
+        self.status = status
+        self.message = message
+
+
+# ---------------------------------------------------------------------------------- JSON forms
+
+
+def _msgid(m: EmppMsgId | None) -> str | None:
+    return None if m is None else m.hex
+
+
+def report_json(item: ReportItem) -> dict[str, Any]:
+    return {
+        "msg_id": item.msg_id.hex, "stat": item.stat, "number": item.dest_terminal_id,
+        "submit_time": item.submit_time, "done_time": item.done_time,
+        "smsc_sequence": item.smsc_sequence, "account": item.account_id, "src_id": item.src_id,
+        "generated_at": item.generated_at, "submission": item.submission_id,
+    }
+
+
+def mo_json(item: MoItem) -> dict[str, Any]:
+    return {
+        "msg_id": item.msg_id.hex, "from": item.src_terminal_id, "to": item.dest_id,
+        "msg_fmt": item.msg_fmt, "tp_udhi": item.tp_udhi, "content_hex": item.content.hex(),
+        "text": item.text, "account": item.account_id, "received_at": item.received_at,
+        "mo_id": item.mo_id,
+    }
+
+
+def message_json(m: ReceivedMessage) -> dict[str, Any]:
+    return {
+        "number": m.number, "text": m.text, "body": m.body, "signature": m.signature,
+        "billing": m.billing, "cut_tail": m.cut_tail, "kind": m.kind, "src_id": m.src_id,
+        "account": m.account_id, "msg_ids": [x.hex for x in m.msg_ids],
+        "received_at": m.received_at, "parts": m.parts,
+    }
+
+
+def submission_json(r: SubmissionRecord) -> dict[str, Any]:
+    return {
+        "id": r.id, "account": r.account_id, "enterprise": r.enterprise_id, "at": r.at,
+        "via": r.via, "sequence_id": r.sequence_id, "src_id": r.src_id, "dest": list(r.dest),
+        "msg_fmt": r.msg_fmt, "tp_udhi": r.tp_udhi, "content_hex": r.content.hex(),
+        "text": r.text, "service_id": r.service_id, "at_time": r.at_time,
+        "registered_delivery": r.registered_delivery, "result": r.result, "reason": r.reason,
+        "state": r.state, "msg_id": _msgid(r.msg_id) if r.accepted else None,
+        "checks": [dataclasses.asdict(c) for c in r.checks],
+        "recipients": [{
+            "index": x.index, "number": x.number, "msg_id": x.msg_id.hex, "state": x.state,
+            "stat": x.stat, "delivered": x.delivered,
+        } for x in r.recipients],
+        "quota_charged": r.quota_charged, "notes": list(r.notes),
+    }
+
+
+def to_json(obj: Any) -> Any:
+    """JSON-ready form of the model's records (used by the API and by the subscribe feed)."""
+    if isinstance(obj, SubmissionRecord):
+        return {"type": "submission", **submission_json(obj)}
+    if isinstance(obj, ReportRecord):
+        return {"type": "report", "state": obj.state, "via": obj.via,
+                "delivered_to": obj.delivered_to, **report_json(obj.item)}
+    if isinstance(obj, MoRecord):
+        return {"type": "mo", "state": obj.state, "delivered_to": obj.delivered_to, **mo_json(obj.item)}
+    if isinstance(obj, ReceivedMessage):
+        return {"type": "handset_message", **message_json(obj)}
+    if isinstance(obj, ReportItem):
+        return {"type": "report", **report_json(obj)}
+    if isinstance(obj, MoItem):
+        return {"type": "mo", **mo_json(obj)}
+    raise TypeError(f"no JSON form for {type(obj).__name__}")
+
+
+# ---------------------------------------------------------------------------------- routing
+
+_Route = tuple[str, "re.Pattern[str]", Callable[..., Any]]
+
+
+class ControlApi:
+    """The HTTP API of one :class:`~smsdk_harness.fake_smsc.runner.FakeSmsc` (or of a bare
+    platform and EMPP server: ``ControlApi(platform=..., server=...)``)."""
+
+    def __init__(self, fake: Any = None, *, platform: Any = None, server: Any = None) -> None:
+        self.fake = fake
+        self.platform = platform if platform is not None else fake.platform
+        self.server = server if server is not None else getattr(fake, "server", None)
+        self.routes: list[_Route] = []
+        for method, pattern, handler in [
+            ("GET", r"/", self.index),
+            ("GET", r"/status", self.status),
+            ("GET", r"/accounts", self.accounts),
+            ("GET", r"/sessions", self.sessions),
+            ("POST", r"/sessions/terminate", self.sessions_terminate),
+            ("POST", r"/sessions/drop", self.sessions_drop),
+            ("GET", r"/counters", self.counters),
+            ("GET", r"/submissions", self.submissions),
+            ("GET", r"/reports", self.reports),
+            ("GET", r"/mos", self.mos),
+            ("POST", r"/mo", self.mo),
+            ("GET", r"/handsets", self.handsets),
+            ("GET", r"/handsets/(?P<number>[^/]+)", self.handset),
+            ("GET", r"/billing", self.billing),
+            ("GET", r"/offline/(?P<account>[^/]+)", self.offline),
+            ("GET", r"/scheduled", self.scheduled),
+            ("POST", r"/scheduled/cancel", self.scheduled_cancel),
+            ("GET", r"/overload", self.overload_get),
+            ("POST", r"/overload", self.overload_set),
+            ("GET", r"/network", self.network),
+            ("POST", r"/network/outcome", self.network_outcome),
+            ("POST", r"/network/outcome/clear", self.network_outcome_clear),
+            ("POST", r"/network/mix", self.network_mix),
+            ("POST", r"/network/delay", self.network_delay),
+            ("GET", r"/lists/(?P<kind>[A-Za-z]+)", self.list_get),
+            ("POST", r"/lists/(?P<kind>[A-Za-z]+)", self.list_add),
+            ("POST", r"/lists/(?P<kind>[A-Za-z]+)/remove", self.list_remove),
+            ("POST", r"/switches", self.switches),
+            ("POST", r"/quota", self.quota),
+            ("POST", r"/ability", self.ability),
+            ("GET", r"/clock", self.clock_get),
+            ("POST", r"/clock/advance", self.clock_advance),
+            ("POST", r"/purge", self.purge),
+        ]:
+            self.routes.append((method, re.compile(pattern + r"/?\Z"), handler))
+
+    def site(self) -> Site:
+        site = Site(_ApiResource(self))
+        site.displayTracebacks = False
+        site.noisy = False
+        return site
+
+    def resource(self) -> Resource:
+        return _ApiResource(self)
+
+    # -- the dispatcher (also usable without HTTP: api.call("GET", "/status")) -------------------
+
+    def call(self, method: str, target: str, body: bytes | dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:
+        """Handle one request; returns (HTTP status, JSON object).  Never raises."""
+        try:
+            parts = urlsplit(target)
+            path = unquote(parts.path) or "/"
+            query = {k: v[-1] for k, v in parse_qs(parts.query, keep_blank_values=True).items()}
+            allowed = []
+            for route_method, pattern, handler in self.routes:
+                m = pattern.match(path)
+                if m is None:
+                    continue
+                if route_method != method:
+                    allowed.append(route_method)
+                    continue
+                kwargs = dict(m.groupdict())
+                if method == "POST":
+                    kwargs["body"] = _json_body(body)
+                else:
+                    kwargs["query"] = query
+                return 200, handler(**kwargs)
+            if allowed:
+                raise ApiError(405, f"{method} is not allowed on {path}; use {' or '.join(sorted(set(allowed)))}")
+            raise ApiError(404, f"no such endpoint: {method} {path} (GET / lists them)")
+        except ApiError as e:
+            return e.status, {"error": e.message}
+        except UnknownAccount as e:
+            return 404, {"error": str(e)}
+        except ListConflict as e:
+            return 409, {"error": str(e)}
+        except (ManagementError, MoRefused, ConfigError, ValueError, TypeError, KeyError) as e:
+            return 400, {"error": str(e) or type(e).__name__}
+        except Exception as e:  # a bug: log it, answer with a sentence
+            _log.failure("control API {method} {target} failed", method=method, target=target)
+            return 500, {"error": f"internal error: {type(e).__name__}: {e}"}
+
+    # -- endpoints ---------------------------------------------------------------------------
+
+    def index(self, query: dict[str, str]) -> dict[str, Any]:
+        suffix = len(r"/?\Z")
+        names = re.compile(r"\(\?P<(\w+)>[^)]*\)")
+        placeholder = r"<\1>"
+        return {"endpoints": [m + " " + (names.sub(placeholder, p.pattern[:-suffix]) or "/")
+                              for m, p, _h in self.routes],
+                "doc": "docs/fake-smsc.md (the control API)"}
+
+    def _clock(self) -> dict[str, Any]:
+        p = self.platform
+        return {"seconds": p.now(), "china": p.china_now().isoformat(),
+                "simulated": bool(getattr(self.fake, "simulated", False))}
+
+    def status(self, query: dict[str, str]) -> dict[str, Any]:
+        fake = self.fake
+        return {
+            "clock": self._clock(),
+            "empp": {"host": getattr(fake, "host", None), "port": getattr(fake, "port", None)},
+            "control_port": getattr(fake, "control_port", None),
+            "sessions": len(self.server.sessions()) if self.server is not None else 0,
+            "connections": len(self.server.connections()) if self.server is not None else 0,
+            "counters": self.counters(query),
+            "sizes": self.platform.sizes(),
+        }
+
+    def accounts(self, query: dict[str, str]) -> dict[str, Any]:
+        from .model import _LOGIN_ROLES
+
+        out = []
+        for acc in self.platform.accounts():
+            ent = acc.enterprise
+            out.append({
+                "id": acc.id, "password": acc.password, "role": acc.role, "name": acc.name,
+                "enterprise": ent.id, "enterprise_name": ent.name, "signature": ent.signature,
+                "main": acc.is_main, "can_login": acc.role in _LOGIN_ROLES, "bound": acc.bound,
+                "ability": acc.ability, "quota": acc.quota, "quota_used": acc.quota_used,
+                "rate": acc.bucket.rate, "group_send_limit": ent.group_send_limit,
+                "unicom": ent.unicom, "telecom": ent.telecom, "list_policy": ent.list_policy,
+            })
+        return {"accounts": out}
+
+    def _server(self) -> Any:
+        if self.server is None:
+            raise ApiError(409, "this platform has no EMPP front end")
+        return self.server
+
+    def sessions(self, query: dict[str, str]) -> dict[str, Any]:
+        server = self._server()
+        account = query.get("account") or None
+        return {"sessions": [c.info() for c in server.connections(account)]}
+
+    def sessions_terminate(self, body: dict[str, Any]) -> dict[str, Any]:
+        account = _opt_str(body, "account")
+        if account is not None:
+            self.platform.account(account)
+        return {"terminated": self._server().terminate(account)}
+
+    def sessions_drop(self, body: dict[str, Any]) -> dict[str, Any]:
+        account = _opt_str(body, "account")
+        if account is not None:
+            self.platform.account(account)
+        return {"dropped": self._server().drop(account)}
+
+    def counters(self, query: dict[str, str]) -> dict[str, Any]:
+        out = {"platform": dict(self.platform.counters)}
+        if self.server is not None:
+            out["empp"] = dict(self.server.counters)
+        return out
+
+    def submissions(self, query: dict[str, str]) -> dict[str, Any]:
+        recs = self.platform.submissions(query.get("account") or None)
+        return {"submissions": [submission_json(r) for r in _limit(recs, query)]}
+
+    def reports(self, query: dict[str, str]) -> dict[str, Any]:
+        recs = self.platform.reports(query.get("account") or None, query.get("number") or None)
+        return {"reports": [to_json(r) for r in _limit(recs, query)]}
+
+    def mos(self, query: dict[str, str]) -> dict[str, Any]:
+        recs = self.platform.mos(query.get("account") or None)
+        return {"mos": [to_json(r) for r in _limit(recs, query)]}
+
+    def mo(self, body: dict[str, Any]) -> dict[str, Any]:
+        sender = _req_str(body, "from")
+        to = _req_str(body, "to")
+        kw: dict[str, Any] = {}
+        if "content_hex" in body:
+            try:
+                content: str | bytes = bytes.fromhex(_req_str(body, "content_hex"))
+            except ValueError:
+                raise ApiError(400, "content_hex: not hex digits") from None
+            kw["msg_fmt"] = _opt_int(body, "msg_fmt")
+            kw["tp_udhi"] = _opt_int(body, "tp_udhi") or 0
+        else:
+            content = _req_str(body, "text")
+            if "msg_fmt" in body:
+                kw["msg_fmt"] = _opt_int(body, "msg_fmt")
+        if "udh16" in body:
+            kw["udh16"] = bool(body["udh16"])
+        if "reference" in body:
+            kw["reference"] = _opt_int(body, "reference")
+        out = self.platform.inject_mo(sender, to, content, **kw)
+        return {"account": out.account_id,
+                "items": [{"state": r.state, "delivered_to": r.delivered_to, **mo_json(r.item)}
+                          for r in out.records]}
+
+    def handsets(self, query: dict[str, str]) -> dict[str, Any]:
+        return {"handsets": {n: {"messages": len(h.messages), "billing": h.billing,
+                                 "pending": len(h.pending)}
+                             for n, h in sorted(self.platform.handsets().items())}}
+
+    def handset(self, number: str, query: dict[str, str]) -> dict[str, Any]:
+        h = self.platform.handset(number)
+        return {
+            "number": h.number, "billing": h.billing, "texts": h.texts,
+            "messages": [message_json(m) for m in h.messages],
+            "pending": [{"account": p.account_id, "reference": p.reference, "total": p.total,
+                         "parts": sorted(p.parts)} for p in h.pending.values()],
+            "incomplete": [{"account": p.account_id, "reference": p.reference, "total": p.total,
+                            "parts": sorted(p.parts), "reason": p.reason} for p in h.incomplete],
+        }
+
+    def billing(self, query: dict[str, str]) -> dict[str, Any]:
+        total = self.platform.billing(query.get("account") or None,
+                                      enterprise_id=query.get("enterprise") or None,
+                                      month=query.get("month") or None)
+        return {"total": total, "by_account": self.platform.billing_by_account()}
+
+    def offline(self, account: str, query: dict[str, str]) -> dict[str, Any]:
+        return {"account": account, "items": [to_json(i) for i in self.platform.offline(account)]}
+
+    def scheduled(self, query: dict[str, str]) -> dict[str, Any]:
+        recs = self.platform.scheduled(query.get("account") or None)
+        return {"scheduled": [submission_json(r) for r in recs]}
+
+    def scheduled_cancel(self, body: dict[str, Any]) -> dict[str, Any]:
+        msg_id = EmppMsgId.from_hex(_req_str(body, "msg_id"))
+        return {"cancelled": self.platform.cancel_scheduled(msg_id)}
+
+    def overload_get(self, query: dict[str, str]) -> dict[str, Any]:
+        p = self.platform
+        return {"probability": p.overload_probability, "windows": [list(w) for w in p.overload_windows]}
+
+    def overload_set(self, body: dict[str, Any]) -> dict[str, Any]:
+        probability = body.get("probability")
+        if probability is not None and (isinstance(probability, bool) or not isinstance(probability, (int, float))):
+            raise ApiError(400, "probability: must be a number in 0..1")
+        windows = body.get("windows")
+        if windows is not None:
+            if not isinstance(windows, list) or not all(
+                    isinstance(w, list) and len(w) == 2
+                    and all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in w)
+                    for w in windows):
+                raise ApiError(400, "windows: must be a list of [start, end] clock seconds")
+            windows = [tuple(w) for w in windows]
+        self.platform.set_overload(probability, windows)
+        return self.overload_get({})
+
+    def network(self, query: dict[str, str]) -> dict[str, Any]:
+        n = self.platform.network
+        return {"delay_min": n.delay_min, "delay_max": n.delay_max, "mix": dict(n.mix),
+                "outcomes": {k: {"outcome": s, "delay": d} for k, (s, d) in n.outcomes().items()}}
+
+    def network_outcome(self, body: dict[str, Any]) -> dict[str, Any]:
+        delay = body.get("delay")
+        if delay is not None and (isinstance(delay, bool) or not isinstance(delay, (int, float))):
+            raise ApiError(400, "delay: must be a number of seconds")
+        self.platform.network.set_outcome(_req_str(body, "number"), _req_str(body, "outcome"), delay)
+        return self.network({})
+
+    def network_outcome_clear(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.platform.network.clear_outcome(_opt_str(body, "number"))
+        return self.network({})
+
+    def network_mix(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.platform.network.set_mix(body.get("mix", body))
+        return self.network({})
+
+    def network_delay(self, body: dict[str, Any]) -> dict[str, Any]:
+        lo, hi = body.get("min"), body.get("max")
+        if not all(isinstance(x, (int, float)) and not isinstance(x, bool) for x in (lo, hi)):
+            raise ApiError(400, "min and max: numbers of seconds are required")
+        self.platform.network.set_delay(lo, hi)
+        return self.network({})
+
+    def list_get(self, kind: str, query: dict[str, str]) -> dict[str, Any]:
+        kind = kind.upper()
+        return {"kind": kind, "enterprise": query.get("enterprise"),
+                "values": sorted(self.platform.list_get(kind, query.get("enterprise") or None))}
+
+    def list_add(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        kind = kind.upper()
+        value = self.platform.list_add(kind, _req_str(body, "value"), _opt_str(body, "enterprise"))
+        return {"kind": kind, "added": value}
+
+    def list_remove(self, kind: str, body: dict[str, Any]) -> dict[str, Any]:
+        kind = kind.upper()
+        removed = self.platform.list_remove(kind, _req_str(body, "value"), _opt_str(body, "enterprise"))
+        return {"kind": kind, "removed": removed}
+
+    def switches(self, body: dict[str, Any]) -> dict[str, Any]:
+        ent = _req_str(body, "enterprise")
+        kw = {}
+        for key in ("unicom", "telecom"):
+            if key in body:
+                if not isinstance(body[key], bool):
+                    raise ApiError(400, f"{key}: must be true or false")
+                kw[key] = body[key]
+        if "list_policy" in body:
+            kw["list_policy"] = _req_str(body, "list_policy")
+        self.platform.set_switches(ent, **kw)
+        e = self.platform.enterprise(ent)
+        return {"enterprise": e.id, "unicom": e.unicom, "telecom": e.telecom, "list_policy": e.list_policy}
+
+    def quota(self, body: dict[str, Any]) -> dict[str, Any]:
+        if "quota" not in body:
+            raise ApiError(400, "quota: required (a number of SMS, or null for unlimited)")
+        quota = body["quota"]
+        if quota is not None and (isinstance(quota, bool) or not isinstance(quota, int) or quota < 0):
+            raise ApiError(400, "quota: must be a whole number of SMS >= 0, or null")
+        account, ent = _opt_str(body, "account"), _opt_str(body, "enterprise")
+        if (account is None) == (ent is None):
+            raise ApiError(400, "give exactly one of account and enterprise")
+        self.platform.set_quota(account_id=account, enterprise_id=ent, quota=quota,
+                                reset_used=bool(body.get("reset_used", False)))
+        target = self.platform.account(account) if account else self.platform.enterprise(ent or "")
+        return {"quota": target.quota, "quota_used": target.quota_used}
+
+    def ability(self, body: dict[str, Any]) -> dict[str, Any]:
+        acc = self.platform.account(_req_str(body, "account"))
+        ability = _opt_int(body, "ability")
+        if ability is None or not 0 <= ability <= 3:
+            raise ApiError(400, "ability: must be 0, 1, 2 or 3 (PROTOCOL.md §1.6)")
+        acc.ability = ability
+        return {"account": acc.id, "ability": acc.ability}
+
+    def clock_get(self, query: dict[str, str]) -> dict[str, Any]:
+        return self._clock()
+
+    def clock_advance(self, body: dict[str, Any]) -> dict[str, Any]:
+        if not getattr(self.fake, "simulated", False):
+            raise ApiError(409, "the clock is real: start the platform with --simulated-clock to advance it")
+        seconds = body.get("seconds")
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not seconds >= 0:
+            raise ApiError(400, "seconds: must be a number >= 0")
+        clock = self.fake.clock
+        target = clock.seconds() + seconds
+        if hasattr(clock, "advance_to"):
+            ran = clock.advance_to(target)
+        else:  # a plain task.Clock: step from call to call
+            ran = 0
+            while True:
+                due = [c.getTime() for c in clock.getDelayedCalls() if c.active()]
+                nxt = min(due) if due else None
+                if nxt is None or nxt > target:
+                    break
+                clock.advance(max(0.0, nxt - clock.seconds()))
+                ran += 1
+            clock.advance(max(0.0, target - clock.seconds()))
+        return {**self._clock(), "calls_run": ran}
+
+    def purge(self, body: dict[str, Any]) -> dict[str, Any]:
+        self.platform.purge()
+        return {"sizes": self.platform.sizes()}
+
+
+def _json_body(body: bytes | dict[str, Any] | None) -> dict[str, Any]:
+    if body is None or body == b"":
+        return {}
+    if isinstance(body, dict):
+        return body
+    try:
+        data = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise ApiError(400, f"the body is not JSON: {e}") from None
+    if not isinstance(data, dict):
+        raise ApiError(400, "the body must be a JSON object")
+    return data
+
+
+def _req_str(body: dict[str, Any], key: str) -> str:
+    v = body.get(key)
+    if not isinstance(v, str) or v == "":
+        raise ApiError(400, f"{key}: a non-empty string is required")
+    return v
+
+
+def _opt_str(body: dict[str, Any], key: str) -> str | None:
+    v = body.get(key)
+    if v is None or v == "":
+        return None
+    if not isinstance(v, str):
+        raise ApiError(400, f"{key}: must be a string")
+    return v
+
+
+def _opt_int(body: dict[str, Any], key: str) -> int | None:
+    v = body.get(key)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int):
+        raise ApiError(400, f"{key}: must be an integer")
+    return v
+
+
+def _limit(records: list[Any], query: dict[str, str]) -> list[Any]:
+    raw = query.get("limit")
+    if raw is None or raw == "":
+        return records
+    try:
+        n = int(raw)
+    except ValueError:
+        raise ApiError(400, f"limit: must be an integer, got {raw!r}") from None
+    if n < 0:
+        raise ApiError(400, "limit: must be >= 0")
+    return records[-n:] if n else []
+
+
+class _ApiResource(Resource):
+    isLeaf = True
+
+    def __init__(self, api: ControlApi) -> None:
+        super().__init__()
+        self.api = api
+
+    def render(self, request: Any) -> bytes:
+        method = request.method.decode("ascii", "replace")
+        target = request.uri.decode("utf-8", "replace")
+        body = request.content.read() if request.content is not None else b""
+        status, payload = self.api.call(method, target, body)
+        request.setResponseCode(status)
+        request.setHeader(b"content-type", b"application/json; charset=utf-8")
+        request.setHeader(b"cache-control", b"no-store")
+        return json.dumps(payload, ensure_ascii=False, default=_default).encode("utf-8")
+
+
+def _default(obj: Any) -> Any:
+    if isinstance(obj, EmppMsgId):
+        return obj.hex
+    if isinstance(obj, bytes):
+        return obj.hex()
+    if isinstance(obj, (set, frozenset, tuple)):
+        return list(obj)
+    return str(obj)

@@ -1,0 +1,136 @@
+"""``smsdk fake-smsc`` and ``smsdk demo`` as a person runs them: real processes, loopback."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import signal
+import subprocess
+import sys
+import urllib.error
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+EXAMPLE = ROOT / "harness" / "fake_smsc" / "example.toml"
+SIG = "【示例科技】"
+
+
+def smsdk(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "smsdk.cli", *args], capture_output=True, text=True,
+                          timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+class Running:
+    def __init__(self, *args: str) -> None:
+        self.proc = subprocess.Popen(
+            [sys.executable, "-m", "smsdk.cli", "fake-smsc", "--port", "0", "--control-port", "0", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+            env={**os.environ, "PYTHONUNBUFFERED": "1"})
+        self.banner: list[str] = []
+        for line in self.proc.stdout:
+            self.banner.append(line.rstrip("\n"))
+            if line.startswith("Ctrl-C"):
+                break
+        text = "\n".join(self.banner)
+        self.port = int(re.search(r"EMPP on 127\.0\.0\.1:(\d+)", text).group(1))
+        self.control = int(re.search(r"http://127\.0\.0\.1:(\d+)/", text).group(1))
+
+    def http(self, method: str, path: str, body: object = None) -> tuple[int, dict]:
+        data = None if body is None else json.dumps(body).encode()
+        req = urllib.request.Request(f"http://127.0.0.1:{self.control}{path}", data=data, method=method)
+        try:
+            with urllib.request.urlopen(req, timeout=10) as resp:
+                return resp.status, json.loads(resp.read())
+        except urllib.error.HTTPError as e:
+            return e.code, json.loads(e.read())
+
+    def interrupt(self) -> tuple[int, str, str]:
+        self.proc.send_signal(signal.SIGINT)
+        out, err = self.proc.communicate(timeout=20)
+        return self.proc.returncode, out, err
+
+    def kill(self) -> None:
+        if self.proc.poll() is None:
+            self.proc.kill()
+            self.proc.communicate(timeout=10)
+
+
+@pytest.fixture
+def running(request):
+    made = []
+
+    def start(*args: str) -> Running:
+        r = Running(*args)
+        made.append(r)
+        return r
+
+    yield start
+    for r in made:
+        r.kill()
+
+
+def test_fake_smsc_serves_the_sdk_and_the_control_api_and_stops_on_ctrl_c(running):
+    fake = running("--config", str(EXAMPLE))
+    banner = "\n".join(fake.banner)
+    assert "10657109000001" in banner and "demo-main" in banner and SIG in banner
+    result = smsdk("send", "--host", "127.0.0.1", "--port", str(fake.port), "--account", "10657109000001",
+                   "--password", "demo-main", "-s", SIG, "--to", "13900139000", "--to", "13800138666",
+                   "--json", "--wait", "20", "您好，测试")
+    data = json.loads(result.stdout)
+    assert {o["recipient"]: o["status"] for o in data["outcomes"]} == {
+        "13900139000": "DELIVRD", "13800138666": "DTBLACK"}
+    code, phone = fake.http("GET", "/handsets/13900139000")
+    assert code == 200 and phone["texts"] == ["您好，测试" + SIG]
+    code, out = fake.http("POST", "/clock/advance", {"seconds": 1})
+    assert code == 409 and "error" in out
+    code, out = fake.http("POST", "/lists/EB", {"value": "13900139001", "enterprise": "00001"})
+    assert code == 200
+    returncode, out, err = fake.interrupt()
+    assert returncode == 0 and "stopped." in out
+    assert "Traceback" not in err
+
+
+def test_fake_smsc_with_a_simulated_clock(running):
+    fake = running("--simulated-clock")
+    assert "clock: simulated" in "\n".join(fake.banner)
+    before = fake.http("GET", "/clock")[1]["seconds"]
+    code, out = fake.http("POST", "/clock/advance", {"seconds": 3600})
+    assert code == 200 and out["seconds"] == before + 3600
+    code, out = fake.http("POST", "/mo", {"from": "13900139000", "to": "10657109000001", "text": "hi"})
+    assert code == 200 and out["items"][0]["state"] == "offline"
+    assert fake.interrupt()[0] == 0
+
+
+def test_fake_smsc_refuses_a_bad_config_with_the_key(tmp_path):
+    bad = tmp_path / "fake.toml"
+    bad.write_text('[platform]\nlogin_policy = "both"\n', encoding="utf-8")
+    result = smsdk("fake-smsc", "--config", str(bad), "--port", "0", "--control-port", "0")
+    assert result.returncode == 1
+    assert "platform.login_policy" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_example_config_is_printed_and_loads(tmp_path):
+    result = smsdk("fake-smsc", "--example-config")
+    assert result.returncode == 0 and "[platform.empp]" in result.stdout
+    path = tmp_path / "fake.toml"
+    path.write_text(result.stdout, encoding="utf-8")
+    from smsdk_harness.fake_smsc import load_config
+
+    assert load_config(path).enterprises[0].signature == SIG
+
+
+def test_demo_runs_a_campaign_against_the_fake_platform():
+    result = smsdk("demo", timeout=120)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    for expected in ("DTBLACK", "UNSURPT", "rejected", "13800138666", "13000130000", "02161234567",
+                     "您的验证码是 482913，5 分钟内有效。" + SIG):
+        assert expected in out, expected
+    billed = re.search(r"billed account 10657109000001 (\d+) SMS \(the SDK's plan for the delivered "
+                       r"recipients: (\d+)\)", out)
+    assert billed and billed.group(1) == billed.group(2)
+    assert "16 delivered, 2 failed, 2 rejected" in out
