@@ -55,42 +55,7 @@ from smsdk.errors import (
     UnknownCommandError,
 )
 
-__all__ = [
-    # value classes
-    "Connect",
-    "ConnectResp",
-    "Submit",
-    "SubmitResp",
-    "Deliver",
-    "DeliverResp",
-    "StatusReport",
-    "ActiveTest",
-    "ActiveTestResp",
-    "Terminate",
-    "TerminateResp",
-    "Unauthorization",
-    "ChangePass",
-    "ChangePassResp",
-    "PDU_CLASSES",
-    # codec
-    "encode",
-    "decode",
-    "FrameDecoder",
-    # constants and helpers
-    "CommandId",
-    "command_name",
-    "HEADER_SIZE",
-    "DEFAULT_MAX_LENGTH",
-    "VERSION_EMPP",
-    "VERSION_CMPP2",
-    "VERSION_CMPP3",
-    "VERSIONS",
-    "timestamp_from_datetime",
-    "connect_authenticator",
-    "connect_resp_authenticator",
-    "build_connect",
-    "check_connect",
-]
+__all__ = list(_L.CODEC_API)
 
 cdef extern from *:
     """

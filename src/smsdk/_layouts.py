@@ -499,3 +499,42 @@ def _check() -> None:
 
 
 _check()
+
+
+# The public names of smsdk.codec; both implementations export exactly these.
+CODEC_API: tuple[str, ...] = (
+    # value classes
+    "Connect",
+    "ConnectResp",
+    "Submit",
+    "SubmitResp",
+    "Deliver",
+    "DeliverResp",
+    "StatusReport",
+    "ActiveTest",
+    "ActiveTestResp",
+    "Terminate",
+    "TerminateResp",
+    "Unauthorization",
+    "ChangePass",
+    "ChangePassResp",
+    "PDU_CLASSES",
+    # codec
+    "encode",
+    "decode",
+    "FrameDecoder",
+    # constants and helpers
+    "CommandId",
+    "command_name",
+    "HEADER_SIZE",
+    "DEFAULT_MAX_LENGTH",
+    "VERSION_EMPP",
+    "VERSION_CMPP2",
+    "VERSION_CMPP3",
+    "VERSIONS",
+    "timestamp_from_datetime",
+    "connect_authenticator",
+    "connect_resp_authenticator",
+    "build_connect",
+    "check_connect",
+)

@@ -29,22 +29,7 @@ cdef extern from "Python.h":
     bint PyUnicode_Check(object)
     bint PyLong_Check(object)
 
-TEXT_API = [
-    "MSG_FMT_ASCII",
-    "MSG_FMT_UCS2",
-    "MSG_FMT_GBK",
-    "Limits",
-    "DEFAULT_LIMITS",
-    "Part",
-    "Plan",
-    "count",
-    "classify",
-    "plan",
-    "parse_udh",
-    "Reassembler",
-    "ReassembledMessage",
-    "IncompleteMessage",
-]
+TEXT_API = list(_c.TEXT_API)
 
 MSG_FMT_ASCII = 0
 MSG_FMT_UCS2 = 8

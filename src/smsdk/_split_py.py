@@ -12,22 +12,7 @@ from smsdk._reassembly import IncompleteMessage, ReassembledMessage, Reassembler
 from smsdk._text_common import MSG_FMT_ASCII, MSG_FMT_GBK, MSG_FMT_UCS2
 from smsdk.errors import PlanError
 
-TEXT_API: list[str] = [
-    "MSG_FMT_ASCII",
-    "MSG_FMT_UCS2",
-    "MSG_FMT_GBK",
-    "Limits",
-    "DEFAULT_LIMITS",
-    "Part",
-    "Plan",
-    "count",
-    "classify",
-    "plan",
-    "parse_udh",
-    "Reassembler",
-    "ReassembledMessage",
-    "IncompleteMessage",
-]
+TEXT_API: list[str] = list(_c.TEXT_API)
 
 _setattr = object.__setattr__
 _OPEN = _c.SIGNATURE_OPEN

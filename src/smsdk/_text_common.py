@@ -13,6 +13,24 @@ MSG_FMT_ASCII = 0
 MSG_FMT_UCS2 = 8
 MSG_FMT_GBK = 15
 
+# The public names of smsdk.text; both implementations export exactly these.
+TEXT_API: tuple[str, ...] = (
+    "MSG_FMT_ASCII",
+    "MSG_FMT_UCS2",
+    "MSG_FMT_GBK",
+    "Limits",
+    "DEFAULT_LIMITS",
+    "Part",
+    "Plan",
+    "count",
+    "classify",
+    "plan",
+    "parse_udh",
+    "Reassembler",
+    "ReassembledMessage",
+    "IncompleteMessage",
+)
+
 #: UDH of the 8-bit-reference concatenation IE (05 00 03 RR TT NN) and the 16-bit one
 #: (06 08 04 RH RL TT NN).
 UDH8_LEN = 6
