@@ -1,0 +1,26 @@
+"""The end-to-end load script must keep working (it is how integrators size their systems).
+Timings are measured by it, never asserted here."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_e2e_load_script_runs_and_loses_nothing(tmp_path):
+    out = tmp_path / "e2e.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "e2e_load.py"), "--messages", "300", "--windows", "16",
+         "--groups", "1", "5", "--json", str(out)],
+        capture_output=True, text=True, timeout=240,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "recipients/s" in result.stdout
+    data = json.loads(out.read_text())
+    assert [(r["group"], r["window"]) for r in data["runs"]] == [(1, 16), (5, 16)]
+    assert all(r["delivered"] == r["messages"] == 300 for r in data["runs"])
+    assert data["memory_per_tracked_recipient"] > 0
