@@ -193,6 +193,23 @@ def test_late_accept_cancels_the_pending_resubmission():
     assert sub.done and sub.counts()["delivered"] == 1
 
 
+def test_accepted_twice_counts_a_possible_duplicate_and_not_its_reports():
+    d = Dispatcher(settings=DispatchSettings(rate=1000))
+    sub = d.add("长" * 100, numbers(1), signature=SIG, now=0)
+    part1, part2 = drain(d, 0)
+    d.on_submit_lost(part1, "expired", 1)
+    assert d.pop_ready(1) is part1  # resubmitted ...
+    d.on_late_submit_resp(part1, codec.SubmitResp(msg_id=EmppMsgId.from_int(10).raw, result=0), 2)
+    d.on_submit_resp(part1, codec.SubmitResp(msg_id=EmppMsgId.from_int(20).raw, result=0), 3)  # ... and accepted again
+    assert d.possible_duplicates == 1
+    accept(d, part2, 30, 3)
+    assert not d.on_report(report(EmppMsgId.from_int(20)), 4)  # the duplicate's report counts for nothing
+    assert not sub.done
+    d.on_report(report(EmppMsgId.from_int(10)), 4)
+    d.on_report(report(EmppMsgId.from_int(30)), 4)
+    assert sub.done and sub.counts()["delivered"] == 1
+
+
 def test_no_report_within_48_hours_means_expired():
     d = Dispatcher(settings=DispatchSettings(rate=1000, report_timeout=48 * 3600 + 60))
     sub = d.add("hi", numbers(2), now=0)

@@ -323,6 +323,11 @@ class Dispatcher:
         """The SUBMIT_RESP of ``job`` (matched by Sequence_Id in the session)."""
         if job.sent_at is not None:
             self.response_latencies.append(now - job.sent_at)
+        if job.accepted:
+            # a late SUBMIT_RESP already accepted this job and the resubmission went out too:
+            # the platform may deliver twice.  Its reports are not counted a second time.
+            self.possible_duplicates += 1
+            return
         code, outcome = submit_result(self.dialect, resp.result)
         if outcome is SubmitOutcome.ACCEPTED:
             self._busy_backoff = 0.0
