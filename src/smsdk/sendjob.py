@@ -100,12 +100,14 @@ async def _send(reactor: Any, job: SendJob, *, as_json: bool) -> int:
 
 class _Progress:
     def __init__(self, submission: Submission, reactor: Any) -> None:
+        from rich.console import Console
         from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeElapsedColumn
 
         self.submission = submission
         total = len(submission.outcomes) + submission.pending
         self.bar = Progress("[progress.description]{task.description}", BarColumn(),
-                            MofNCompleteColumn(), TimeElapsedColumn(), transient=True)
+                            MofNCompleteColumn(), TimeElapsedColumn(), transient=True,
+                            console=Console(stderr=True))  # stdout stays clean for pipes
         self.task = self.bar.add_task("outcomes", total=total)
         self.bar.start()
         self.loop = task.LoopingCall(self._tick)
