@@ -158,17 +158,17 @@ class Submission:
         return f"<Submission #{self.message_id} {len(self.outcomes)}/{self._expected} {self.counts()}>"
 
 
-@dataclass
+@dataclass(slots=True)
 class _Recipient:
     submission: Submission
     number: str
     parts_total: int
     delivered_parts: int = 0
-    msg_ids: list[str] = field(default_factory=list)
+    msg_ids: list[bytes] = field(default_factory=list)  # raw ids of the accepted parts
     done: bool = False
 
 
-@dataclass
+@dataclass(slots=True)
 class SubmitJob:
     """One SUBMIT: one part of one message to one chunk of recipients."""
 
@@ -379,18 +379,25 @@ class Dispatcher:
 
     def _accepted(self, job: SubmitJob, raw_msg_id: bytes, now: float) -> None:
         job.accepted = True
-        base = EmppMsgId(raw_msg_id) if self.dialect == Dialect.EMPP else CmppMsgId.from_bytes(raw_msg_id)
+        empp = self.dialect == Dialect.EMPP
+        base: EmppMsgId | CmppMsgId | None = None
         for offset, recipient in enumerate(job.recipients):
-            msg_id = base + offset
-            key = _key(msg_id)
-            # CMPP: the group's ids wrap within the 16-bit sequence (§2.10), but a gateway that
-            # counts the whole 64-bit value differs after 0xFFFF: listen for both readings.
             alias = None
-            if isinstance(base, CmppMsgId):
-                plain = base.value + offset
-                if plain < 1 << 64 and plain != msg_id.value:
-                    alias = plain.to_bytes(8, "big")
-            recipient.msg_ids.append(msg_id.hex if isinstance(msg_id, EmppMsgId) else str(msg_id))
+            if offset == 0:
+                ident = bytes(raw_msg_id)  # the common case (one number per SUBMIT): no arithmetic
+            else:
+                if base is None:
+                    base = EmppMsgId(raw_msg_id) if empp else CmppMsgId.from_bytes(raw_msg_id)
+                msg_id = base + offset
+                ident = bytes(msg_id)
+                if not empp:
+                    # CMPP: the group's ids wrap within the 16-bit sequence (§2.10), but a gateway
+                    # that counts the whole 64-bit value differs after 0xFFFF: listen for both.
+                    plain = base.value + offset
+                    if plain < 1 << 64 and plain != msg_id.value:
+                        alias = plain.to_bytes(8, "big")
+            key = ident[:8]  # EMPP: bytes 0-7 carry the id (FAQ-2.5.1)
+            recipient.msg_ids.append(ident)
             if recipient.done:
                 continue
             recipient.submission.accepted.add(recipient.number)
@@ -399,11 +406,12 @@ class Dispatcher:
                 self._by_msgid[alias] = (recipient, key)
             if len(recipient.msg_ids) == 1:
                 self._expiries.append((now + self.settings.report_timeout, recipient))
-            for candidate in (key, alias):
-                early = self._early_reports.pop(candidate, None) if candidate is not None else None
-                if early is not None:
-                    self._on_matched_report(candidate, early[1])
-                    break
+            if self._early_reports:
+                for candidate in (key, alias):
+                    early = self._early_reports.pop(candidate, None) if candidate is not None else None
+                    if early is not None:
+                        self._on_matched_report(candidate, early[1])
+                        break
 
     def _fail_job(self, job: SubmitJob, status: str, detail: str) -> None:
         for recipient in job.recipients:
@@ -475,15 +483,11 @@ class Dispatcher:
             return
         recipient.done = True
         self._tracked -= 1
-        recipient.submission._resolve(
-            Outcome(recipient.number, state, status, detail, tuple(recipient.msg_ids))
-        )
-
-
-def _key(msg_id: EmppMsgId | CmppMsgId) -> bytes:
-    if isinstance(msg_id, EmppMsgId):
-        return bytes(msg_id)[:8]
-    return bytes(msg_id)
+        if self.dialect == Dialect.EMPP:
+            shown = tuple(raw.hex() for raw in recipient.msg_ids)
+        else:
+            shown = tuple(str(int.from_bytes(raw, "big")) for raw in recipient.msg_ids)
+        recipient.submission._resolve(Outcome(recipient.number, state, status, detail, shown))
 
 
 def _key_from_raw(raw: bytes, dialect: Dialect) -> bytes:

@@ -469,6 +469,18 @@ class Session:
     def _dispatch(self, seq: int, pdu: Any, now: float, events: list[Event]) -> None:
         self.counters.received += 1
         self._heartbeat.missed = 0
+        # the two hot paths of a busy client first: SUBMIT_RESP and DELIVER
+        cls = type(pdu)
+        if cls is codec.SubmitResp:
+            entry = self._in_flight.get(seq)
+            if entry is not None and type(entry.request) is codec.Submit:
+                del self._in_flight[seq]
+                events.append(ResponseReceived(seq, entry.request, pdu, entry.tag))
+                return
+        elif cls is codec.Deliver and self.role is Role.CLIENT and self.state is SessionState.BOUND:
+            self._write(codec.DeliverResp(msg_id=pdu.msg_id, result=0), seq)
+            events.append(DeliverReceived(seq, pdu))
+            return
         command_id = pdu.command_id
         if command_id & _RESP_BIT and not isinstance(pdu, codec.Unauthorization):
             self._on_response(seq, pdu, now, events)
