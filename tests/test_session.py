@@ -247,6 +247,14 @@ def test_undecodable_pdu_is_reported_and_the_link_goes_on():
     assert client.state is SessionState.BOUND
 
 
+def test_thousands_of_bad_frames_in_one_chunk_are_each_reported_without_recursion():
+    client, _server, _ = bound_pair()
+    bad = (12).to_bytes(4, "big") + (0x00000077).to_bytes(4, "big") + (5).to_bytes(4, "big")
+    events = client.receive_data(bad * 5000 + codec.encode(codec.ActiveTest(), 6, Dialect.EMPP), 1.0)
+    assert len(events) == 5000 and all(isinstance(e, PeerProtocolError) for e in events)
+    assert codec.decode(client.data_to_send(), Dialect.EMPP) == (6, codec.ActiveTestResp())
+
+
 def test_broken_framing_kills_the_link():
     client, _server, _ = bound_pair()
     events = client.receive_data((5).to_bytes(4, "big") + bytes(8), 1.0)

@@ -435,26 +435,27 @@ class Session:
             return events
         if data:
             self._last_received = now
-        try:
-            frames = self._decoder.feed(data)
-        except ProtocolError as exc:
-            frames = list(getattr(exc, "pdus", []) or [])
+        chunk = data
+        while True:
+            error: ProtocolError | None = None
+            try:
+                frames = self._decoder.feed(chunk)
+            except ProtocolError as exc:
+                frames = list(getattr(exc, "pdus", ()) or ())  # decoded before the bad frame
+                error = exc
             for seq, pdu in frames:
                 self._dispatch(seq, pdu, now, events)
-            self.counters.decode_errors += 1
-            if isinstance(exc, FrameLengthError):
-                events.extend(self._close(f"broken framing: {exc}"))
+                if self.state is SessionState.CLOSED:
+                    return events
+            if error is None:
                 return events
-            events.append(PeerProtocolError(exc))
-            self._answer_bad_request(exc)
-            # the bad frame was consumed; decode what is still buffered
-            events.extend(self.receive_data(b"", now))
-            return events
-        for seq, pdu in frames:
-            self._dispatch(seq, pdu, now, events)
-            if self.state is SessionState.CLOSED:
-                break
-        return events
+            self.counters.decode_errors += 1
+            if isinstance(error, FrameLengthError):
+                events.extend(self._close(f"broken framing: {error}"))
+                return events
+            events.append(PeerProtocolError(error))
+            self._answer_bad_request(error)
+            chunk = b""  # the bad frame was consumed: go on with what is still buffered
 
     def _answer_bad_request(self, exc: ProtocolError) -> None:
         """A SUBMIT we could not decode still gets an answer, so the peer's window moves."""
