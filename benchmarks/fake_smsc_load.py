@@ -128,6 +128,16 @@ class PlatformProcess:
             self.peak_rss = max(self.peak_rss, rss)
             self.samples.append((time.monotonic() - self._t0, rss))
 
+    def cpu_seconds(self) -> float:
+        """User + system CPU the platform process has used (less noisy than wall time on a
+        shared machine)."""
+        try:
+            with open(f"/proc/{self.proc.pid}/stat", encoding="ascii") as fh:
+                fields = fh.read().rsplit(")", 1)[1].split()
+            return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+        except (OSError, ValueError, IndexError):
+            return float("nan")
+
     def status(self) -> dict:
         with urllib.request.urlopen(f"http://127.0.0.1:{self.control}/status", timeout=30) as r:
             return json.loads(r.read())
@@ -247,7 +257,9 @@ def run_one(client: str, messages: int, window: int, group: int, retention: floa
         platform = PlatformProcess(config_text(retention, group), tmp, profile)
         try:
             runner = run_sdk if client == "sdk" else run_raw
+            cpu0 = platform.cpu_seconds()
             elapsed = runner(platform.port, messages, window, group, timeout)
+            cpu = platform.cpu_seconds() - cpu0
             status = platform.status()
             rss_end = platform.rss()
         finally:
@@ -256,6 +268,7 @@ def run_one(client: str, messages: int, window: int, group: int, retention: floa
     return {
         "client": client, "messages": messages, "window": window, "group": group,
         "elapsed": elapsed, "per_second": messages / elapsed, "submits_per_second": submits / elapsed,
+        "platform_cpu": cpu, "per_cpu_second": messages / cpu if cpu > 0 else float("nan"),
         "peak_rss": platform.peak_rss, "rss_end": rss_end, "sizes": status["sizes"],
         "rss_quartiles": _quartiles(platform.samples),
         "retention_seconds": retention,
@@ -305,15 +318,15 @@ def main(argv: list[str] | None = None) -> None:
             rows.append(json.loads(out.stdout.strip().splitlines()[-1]))
     print(f"smsdk {smsdk.__version__}, compiled={smsdk.COMPILED}, {args.messages} recipients per run, "
           f"window {args.window}, retention {args.retention:g} s")
-    print("| client | recipients/SUBMIT | recipients/s (with reports) | SUBMIT/s | platform RSS at "
-          "25/50/75/100 % of the run | records held at the end |")
-    print("|---|---|---|---|---|---|")
+    print("| client | recipients/SUBMIT | recipients/s (with reports) | SUBMIT/s | recipients per "
+          "platform CPU second | platform RSS at 25/50/75/100 % of the run | records held at the end |")
+    print("|---|---|---|---|---|---|---|")
     for row in rows:
         sizes = row["sizes"]
         held = f"{sizes['submissions']} submissions, {sizes['reports']} reports, " \
                f"{sizes['handset_messages']} handset msgs"
         print(f"| {row['client']} | {row['group']} | {row['per_second']:,.0f} | "
-              f"{row['submits_per_second']:,.0f} | "
+              f"{row['submits_per_second']:,.0f} | {row['per_cpu_second']:,.0f} | "
               f"{' / '.join(f'{x / 2**20:,.0f}' for x in row['rss_quartiles'])} MiB | {held} |")
     if args.json:
         with open(args.json, "w", encoding="utf-8") as fh:

@@ -25,16 +25,23 @@ class MsgIdAllocator:
         self.sequence = sequence & 0xFFFF
         self._last_prefix: tuple[int, ...] | None = None
         self._last_end = -1
+        self._head_prefix: tuple[int, ...] | None = None
+        self._head = 0
 
     def allocate(self, now: _dt.datetime, n: int) -> EmppMsgId:
         """The base id M of a group of ``n`` (>= 1) ids; the group is M … M+n−1."""
         if n < 1:
             raise ValueError(f"a Msg_Id group has at least 1 id, not {n}")
         prefix = (now.month, now.day, now.hour, now.minute, now.second)
-        base = CmppMsgId.pack(
-            month=now.month, day=now.day, hour=now.hour, minute=now.minute,
-            second=now.second, gateway=self.gateway, sequence=self.sequence,
-        ).value
+        if prefix != self._head_prefix:
+            # the id with sequence 0 for this second (the sequence is the low 16 bits):
+            # packed once per second of the clock, not once per SUBMIT
+            self._head = CmppMsgId.pack(
+                month=now.month, day=now.day, hour=now.hour, minute=now.minute,
+                second=now.second, gateway=self.gateway, sequence=0,
+            ).value
+            self._head_prefix = prefix
+        base = self._head | self.sequence
         if prefix == self._last_prefix and base <= self._last_end:
             # Same second, and a carry (or a wrapped counter) would repeat an id: go on
             # right after the previous group instead.

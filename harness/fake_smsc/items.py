@@ -37,6 +37,18 @@ __all__ = [
     "ZERO_MSG_ID",
 ]
 
+def _codec() -> Any:
+    """``smsdk.codec``, imported on first use (once: DELIVERs are built per report)."""
+    global _CODEC
+    if _CODEC is None:
+        from smsdk import codec
+
+        _CODEC = codec
+    return _CODEC
+
+
+_CODEC: Any = None
+
 #: The Msg_Id a refused SUBMIT is answered with.
 ZERO_MSG_ID = EmppMsgId(bytes(10))
 
@@ -71,7 +83,7 @@ class Sink(Protocol):
     def kicked(self) -> None: ...
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class BindResult:
     """``status``: 0 bound; 20000 bound and an older session was kicked (its sink was told);
     10001 refused because the account already has a session (login_policy "refuse"); 3 bad
@@ -89,7 +101,7 @@ class BindResult:
         return self.status in (0, 20000)
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class CheckResult:
     """One SUBMIT check: its name (config ``check_order``), the code it refuses with, and
     whether it passed; ``detail`` says why (or what it saw)."""
@@ -100,7 +112,7 @@ class CheckResult:
     detail: str = ""
 
 
-@dataclass
+@dataclass(slots=True)
 class Recipient:
     """One recipient of an accepted SUBMIT: its Msg_Id (M + i) and what became of it."""
 
@@ -113,7 +125,7 @@ class Recipient:
     report: ReportItem | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class SubmissionRecord:
     """A SUBMIT as the platform saw it, with every check's result.  ``text`` is the decoded
     payload (UDH removed), ``rendering`` what each recipient is sent (None when refused)."""
@@ -151,7 +163,7 @@ class SubmissionRecord:
 
     @property
     def msg_ids(self) -> tuple[EmppMsgId, ...]:
-        return tuple(r.msg_id for r in self.recipients)
+        return tuple([r.msg_id for r in self.recipients])
 
     @property
     def failed_check(self) -> CheckResult | None:
@@ -161,7 +173,7 @@ class SubmissionRecord:
         return None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class SubmitOutcome:
     """The answer to one SUBMIT: ``result`` for SUBMIT_RESP (0 accepted), ``msg_id`` M
     (zeros when refused), ``reason`` in words, ``msg_ids`` M … M+n−1 in the order of
@@ -178,7 +190,7 @@ class SubmitOutcome:
         return self.result == 0
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReportItem:
     """A status report for one recipient, as an EMPP DELIVER (Registered_Delivery 1)
     carries it: ``msg_id`` is the recipient's id (M + i), ``stat`` the 7-char Stat,
@@ -207,8 +219,7 @@ class ReportItem:
 
     def status_report(self) -> Any:
         """The ``smsdk.codec.StatusReport`` for the DELIVER's Msg_Content."""
-        from smsdk import codec
-
+        codec = _codec()
         return codec.StatusReport(
             msg_id=self.msg_id.raw, stat=self.stat, submit_time=self.submit_time,
             done_time=self.done_time, dest_terminal_id=self.dest_terminal_id,
@@ -218,8 +229,7 @@ class ReportItem:
     def deliver_pdu(self, msg_id: EmppMsgId | None = None) -> Any:
         """An ``smsdk.codec.Deliver`` carrying this report (``msg_id``: the DELIVER's own
         Msg_Id; default: the report's)."""
-        from smsdk import codec
-
+        codec = _codec()
         return codec.Deliver(
             msg_id=(msg_id or self.msg_id).raw, dest_id=self.src_id,
             service_id=self.service_id[:10], tp_pid=0, tp_udhi=0, msg_fmt=0,
@@ -228,7 +238,7 @@ class ReportItem:
         )
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MoItem:
     """One MO DELIVER (Registered_Delivery 0): ``content`` is the raw Msg_Content (UDH
     included when ``tp_udhi``), ``text`` the decoded payload of this part.
@@ -251,8 +261,7 @@ class MoItem:
 
     def deliver_pdu(self) -> Any:
         """An ``smsdk.codec.Deliver`` carrying this MO."""
-        from smsdk import codec
-
+        codec = _codec()
         return codec.Deliver(
             msg_id=self.msg_id.raw, dest_id=self.dest_id, service_id=self.service_id[:10],
             tp_pid=0, tp_udhi=self.tp_udhi, msg_fmt=self.msg_fmt,
@@ -261,7 +270,7 @@ class MoItem:
         )
 
 
-@dataclass
+@dataclass(slots=True)
 class ReportRecord:
     """A report the platform generated and what became of it: ``state`` is
     ``"delivered"`` (handed to ``delivered_to``'s sink), ``"offline"`` (queued for
@@ -275,7 +284,7 @@ class ReportRecord:
     delivered_to: str | None = None
 
 
-@dataclass
+@dataclass(slots=True)
 class MoRecord:
     """An MO the platform received (kept ``retention_days``), one per DELIVER."""
 
@@ -285,7 +294,7 @@ class MoRecord:
     fetched: bool = False
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class MoOutcome:
     """What :meth:`Platform.inject_mo` did: ``items`` (one per DELIVER: several for a
     concatenated MO), the ``account_id`` it is addressed to, and the records."""
@@ -295,7 +304,7 @@ class MoOutcome:
     records: tuple[MoRecord, ...]
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class ReceivedMessage:
     """One message as the handset shows it.
 

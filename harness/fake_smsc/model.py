@@ -12,10 +12,12 @@ from __future__ import annotations
 
 import collections
 import datetime as _dt
+import heapq
 import random
 from collections.abc import Callable, Iterable
 from typing import Any
 
+from twisted.internet.base import ReactorBase
 from twisted.logger import Logger
 
 from smsdk import numbers as _numbers
@@ -175,6 +177,21 @@ class _Ctx:
         self.china = china
 
 
+_CHECK_RESULTS: dict[tuple[str, int, bool, str], CheckResult] = {}
+
+
+def _check_result(name: str, code: int, passed: bool, detail: str = "") -> CheckResult:
+    """A CheckResult, shared between SUBMITs when equal (it is frozen): the passing checks
+    of a load repeat the same few values, and every record keeps its checks."""
+    key = (name, code, passed, detail)
+    cr = _CHECK_RESULTS.get(key)
+    if cr is None:
+        cr = CheckResult(name, code, passed, detail)
+        if len(_CHECK_RESULTS) < 4096:
+            _CHECK_RESULTS[key] = cr
+    return cr
+
+
 def _field(pdu: Any, name: str, default: Any) -> Any:
     v = getattr(pdu, name, default)
     return default if v is None else v
@@ -219,6 +236,25 @@ class Platform:
         self._dup: dict[tuple[str, str, bytes, str], float] = {}
         self._scheduled: dict[int, tuple[SubmissionRecord, Any]] = {}
         self._calls: set[Any] = set()
+        # Deliveries, network outcomes and EXPIRED reports wait in one heap of
+        # (due, seq, fn, args) driven by a single reactor timer armed for the earliest due
+        # time (``_soon``), instead of one DelayedCall each.
+        self._timer_heap: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
+        self._timer_seq = 0
+        self._timer_call: Any = None
+        self._timer_at = 0.0
+        self._timer_firing = False
+        # a real reactor refuses negative delays; a task.Clock takes them (see _arm)
+        self._clamp_delay = isinstance(reactor, ReactorBase)
+        # per-second caches of China-time strings: (unix second, string)
+        self._yymm_cache: tuple[int, str] = (-1, "")
+        self._month_cache: tuple[int, str] = (-1, "")
+        # (Msg_Fmt, TP_udhi, Msg_Content, signature, splitting settings) -> (Content,
+        # Rendering): both frozen, so SUBMITs of the same text share them (decoded and
+        # rendered once); cleared when it reaches 1024 entries
+        self._readings: dict[tuple[Any, ...], tuple[splitting.Content, splitting.Rendering]] = {}
+        # (config.check_order, the bound check methods in that order)
+        self._checks: tuple[Any, tuple[Callable[[_Ctx], CheckResult], ...]] = (None, ())
         self._listeners: list[Callable[[Any], None]] = []
         self._next_submission = 1
         self._next_mo = 1
@@ -244,6 +280,10 @@ class Platform:
             if call.active():
                 call.cancel()
         self._calls.clear()
+        if self._timer_call is not None and self._timer_call.active():
+            self._timer_call.cancel()
+        self._timer_call = None
+        self._timer_heap.clear()
         if self._housekeeping.active():
             self._housekeeping.cancel()
 
@@ -258,6 +298,51 @@ class Platform:
         holder.append(call)
         self._calls.add(call)
         return call
+
+    def _soon(self, delay: float, fn: Callable[..., None], *args: Any) -> None:
+        """``fn(*args)`` in ``delay`` seconds, from the timer heap (not cancellable one by
+        one; ``close()`` drops them all).  Same firing time as ``_later``; ties run in the
+        order they were scheduled."""
+        due = self.reactor.seconds() + (delay if delay > 0.0 else 0.0)
+        self._timer_seq += 1
+        heapq.heappush(self._timer_heap, (due, self._timer_seq, fn, args))
+        call = self._timer_call
+        if call is None:
+            if not self._timer_firing:  # else _fire arms for the head when it is done
+                self._arm(due, delay if delay > 0.0 else 0.0)
+        elif due < self._timer_at:
+            call.cancel()
+            self._arm(due, delay if delay > 0.0 else 0.0)
+
+    def _arm(self, due: float, delay: float) -> None:
+        self._timer_at = due
+        self._timer_call = self.reactor.callLater(delay, self._fire)
+
+    def _fire(self) -> None:
+        """Run every heap entry due by now (a real reactor), or due at or before the time
+        this timer was armed for (a ``task.Clock``, which may run it late within one
+        ``advance``: later entries keep their own place among the clock's other calls),
+        then arm for the next one."""
+        self._timer_call = None
+        self._timer_firing = True
+        limit = self._timer_at
+        if self._clamp_delay:
+            # a real reactor: run everything due by now, as its runUntilCurrent does
+            limit = max(limit, self.reactor.seconds())
+        heap = self._timer_heap
+        pop = heapq.heappop
+        try:
+            while heap and heap[0][0] <= limit:
+                _due, _seq, fn, args = pop(heap)
+                fn(*args)
+        finally:
+            self._timer_firing = False
+            if heap and self._timer_call is None:
+                due = heap[0][0]
+                delay = due - self.reactor.seconds()
+                if delay < 0.0 and self._clamp_delay:
+                    delay = 0.0
+                self._arm(due, delay)
 
     # ------------------------------------------------------------------ entities
 
@@ -688,20 +773,34 @@ class Platform:
         self._next_submission += 1
         self.counters["submits"] += 1
         ctx = _Ctx(acc, rec, now, china)
-        try:
-            ctx.content = splitting.read_content(rec.msg_fmt, rec.tp_udhi, content)
-        except splitting.ContentError as e:
-            ctx.content_error = str(e)
-        if ctx.content is not None:
-            rec.text = ctx.content.text
-            if ctx.content.decode_problem:
-                rec.notes.append(f"Msg_Content does not decode cleanly: {ctx.content.decode_problem}")
-            ctx.rendering = splitting.render(
-                ctx.content, ent.signature, cut=self.config.cut,
-                part_chars=self.config.part_chars, part_chars_16=self.config.part_chars_16)
+        cfg = self.config
+        key = (rec.msg_fmt, rec.tp_udhi, content, ent.signature, cfg.cut, cfg.part_chars,
+               cfg.part_chars_16)
+        cached = self._readings.get(key)
+        if cached is None:
+            try:
+                parsed = splitting.read_content(rec.msg_fmt, rec.tp_udhi, content)
+            except splitting.ContentError as e:
+                ctx.content_error = str(e)
+            else:
+                cached = (parsed, splitting.render(
+                    parsed, ent.signature, cut=cfg.cut, part_chars=cfg.part_chars,
+                    part_chars_16=cfg.part_chars_16))
+                if len(self._readings) >= 1024:
+                    self._readings.clear()
+                self._readings[key] = cached
+        if cached is not None:
+            ctx.content, ctx.rendering = cached
+            rec.text = cached[0].text
+            if cached[0].decode_problem:
+                rec.notes.append(f"Msg_Content does not decode cleanly: {cached[0].decode_problem}")
 
-        for name in self.config.check_order:
-            check = getattr(self, f"_check_{name}")(ctx)
+        checks = self._checks
+        if checks[0] is not cfg.check_order:
+            checks = self._checks = (cfg.check_order, tuple(
+                getattr(self, f"_check_{name}") for name in cfg.check_order))
+        for check_fn in checks[1]:
+            check = check_fn(ctx)
             rec.checks.append(check)
             if not check.passed:
                 rec.result = check.code
@@ -716,57 +815,57 @@ class Platform:
 
     def _check_length(self, ctx: _Ctx) -> CheckResult:
         if ctx.content_error is not None:
-            return CheckResult("length", R_TOO_LONG, False, ctx.content_error)
+            return _check_result("length", R_TOO_LONG, False, ctx.content_error)
         c = ctx.content
         assert c is not None
         problem = splitting.length_problem(
             c, ctx.account.enterprise.signature, single_max=self.config.single_max,
             single_max_ascii=self.config.single_max_ascii)
         if problem:
-            return CheckResult("length", R_TOO_LONG, False, problem)
+            return _check_result("length", R_TOO_LONG, False, problem)
         if c.tp_udhi:
             what = (f"UDH part {c.number}/{c.total} (ref {c.reference}), {c.chars} chars"
                     if c.is_part else f"UDH without concatenation, {c.chars} chars")
         else:
             what = f"{c.chars} chars"
-        return CheckResult("length", R_TOO_LONG, True, what)
+        return _check_result("length", R_TOO_LONG, True, what)
 
     def _check_src_id(self, ctx: _Ctx) -> CheckResult:
         acc = ctx.account
         src = ctx.rec.src_id
         if not src:
             ctx.rec.src_id = acc.id
-            return CheckResult("src_id", R_SRC_ID, True, "empty Src_Id: the account's own number")
+            return _check_result("src_id", R_SRC_ID, True, "empty Src_Id: the account's own number")
         limit = self.config.src_id_max
         if not (src.isascii() and src.isdigit()):
-            return CheckResult("src_id", R_SRC_ID, False, f"Src_Id {src!r} is not all digits")
+            return _check_result("src_id", R_SRC_ID, False, f"Src_Id {src!r} is not all digits")
         if len(src) > limit:
-            return CheckResult("src_id", R_SRC_ID, False,
+            return _check_result("src_id", R_SRC_ID, False,
                                f"Src_Id {src} is {len(src)} digits; at most {limit} (FAQ-2.5.8)")
         if not src.startswith(acc.id):
-            return CheckResult("src_id", R_SRC_ID, False,
+            return _check_result("src_id", R_SRC_ID, False,
                                f"Src_Id {src} does not start with the account's number {acc.id} (FAQ-2.5.8)")
         if src != acc.id and src not in acc.enterprise.extensions:
-            return CheckResult("src_id", R_SRC_ID, False,
+            return _check_result("src_id", R_SRC_ID, False,
                                f"Src_Id {src} is not a registered extension code of enterprise "
                                f"{acc.enterprise.id} (FAQ-2.5.8)")
-        return CheckResult("src_id", R_SRC_ID, True, f"Src_Id {src}")
+        return _check_result("src_id", R_SRC_ID, True, f"Src_Id {src}")
 
     def _check_dest(self, ctx: _Ctx) -> CheckResult:
         dest = ctx.rec.dest
         if not dest:
-            return CheckResult("dest", R_DEST, False, "no Dest_terminal_Id")
+            return _check_result("dest", R_DEST, False, "no Dest_terminal_Id")
         numbers = []
         for i, d in enumerate(dest):
             checked = _numbers.check(d)
             if checked.number is None:
                 assert checked.rejection is not None
-                return CheckResult("dest", R_DEST, False,
+                return _check_result("dest", R_DEST, False,
                                    f"Dest_terminal_Id[{i}] {d!r}: {checked.rejection.value}; "
                                    "the whole packet is refused (FAQ-2.1.9)")
             numbers.append(checked.number)
         ctx.numbers = numbers
-        return CheckResult("dest", R_DEST, True, f"{len(numbers)} valid numbers")
+        return _check_result("dest", R_DEST, True, f"{len(numbers)} valid numbers")
 
     def _count_dest(self, ctx: _Ctx) -> int:
         return len(ctx.numbers) if ctx.numbers else len(ctx.rec.dest)
@@ -775,18 +874,18 @@ class Platform:
         n = self._count_dest(ctx)
         limit = min(ctx.account.enterprise.group_send_limit, self.config.max_dest)
         if n > limit:
-            return CheckResult("group", R_GROUP, False,
+            return _check_result("group", R_GROUP, False,
                                f"{n} numbers in one SUBMIT; enterprise {ctx.account.enterprise.id} "
                                f"allows {limit} (group_send_limit, FAQ-2.2.5)")
-        return CheckResult("group", R_GROUP, True, f"{n} <= {limit}")
+        return _check_result("group", R_GROUP, True, f"{n} <= {limit}")
 
     def _check_rate(self, ctx: _Ctx) -> CheckResult:
         b = ctx.account.bucket
         cost = max(1, self._count_dest(ctx))
         if b.take(cost, ctx.now):
-            return CheckResult("rate", R_RATE, True, f"took {cost} tokens")
+            return _check_result("rate", R_RATE, True, f"took {cost} tokens")
         wait = b.wait_for(cost, ctx.now)
-        return CheckResult("rate", R_RATE, False,
+        return _check_result("rate", R_RATE, False,
                            f"sending too fast: this SUBMIT costs {cost} (1 per recipient), "
                            f"{b.available(ctx.now):.2f} tokens left (rate {b.rate:g}/s, burst "
                            f"{b.burst:g}); enough again in {wait:.3f} s (FAQ-2.2.3)")
@@ -794,26 +893,26 @@ class Platform:
     def _check_overload(self, ctx: _Ctx) -> CheckResult:
         for start, end in self.overload_windows:
             if start <= ctx.now < end:
-                return CheckResult("overload", R_BUSY, False,
+                return _check_result("overload", R_BUSY, False,
                                    f"platform overloaded (injected window {start:g}..{end:g} s); "
                                    "retry later (FAQ-2.2.8)")
         p = self.overload_probability
         if p > 0 and self._fault_rng.random() < p:
-            return CheckResult("overload", R_BUSY, False,
+            return _check_result("overload", R_BUSY, False,
                                f"platform overloaded (injected with probability {p:g}); retry "
                                "later (FAQ-2.2.8)")
-        return CheckResult("overload", R_BUSY, True, "")
+        return _check_result("overload", R_BUSY, True, "")
 
     def _check_service_id(self, ctx: _Ctx) -> CheckResult:
         sid = ctx.rec.service_id
         if not self.strict_service_id:
-            return CheckResult("service_id", R_SERVICE_ID, True,
+            return _check_result("service_id", R_SERVICE_ID, True,
                                f"Service_Id {sid!r} ignored (strict_service_id off)")
         if sid not in self.config.service_ids:
-            return CheckResult("service_id", R_SERVICE_ID, False,
+            return _check_result("service_id", R_SERVICE_ID, False,
                                f"Service_Id {sid!r} is not one of "
                                f"{', '.join(self.config.service_ids)} (FAQ-2.5.7)")
-        return CheckResult("service_id", R_SERVICE_ID, True, f"Service_Id {sid}")
+        return _check_result("service_id", R_SERVICE_ID, True, f"Service_Id {sid}")
 
     def _quota_cost(self, ctx: _Ctx) -> int:
         per = ctx.rendering.billing if ctx.rendering is not None else 1
@@ -824,16 +923,16 @@ class Platform:
         acc = ctx.account
         left = acc.quota_left()
         if left is not None and cost > left:
-            return CheckResult("quota", R_QUOTA, False,
+            return _check_result("quota", R_QUOTA, False,
                                f"account {acc.id}'s quota is used up: this SUBMIT needs {cost} "
                                f"SMS, {left} of {acc.quota} left (QUOTA_EXHAUSTED)")
         eleft = acc.enterprise.quota_left()
         if eleft is not None and cost > eleft:
-            return CheckResult("quota", R_QUOTA, False,
+            return _check_result("quota", R_QUOTA, False,
                                f"enterprise {acc.enterprise.id}'s quota is used up: this SUBMIT "
                                f"needs {cost} SMS, {eleft} of {acc.enterprise.quota} left "
                                "(QUOTA_EXHAUSTED)")
-        return CheckResult("quota", R_QUOTA, True, f"{cost} SMS")
+        return _check_result("quota", R_QUOTA, True, f"{cost} SMS")
 
     def _dup_keys(self, ctx: _Ctx) -> list[tuple[str, str, bytes, str]]:
         c = ctx.content
@@ -845,15 +944,15 @@ class Platform:
 
     def _check_duplicate(self, ctx: _Ctx) -> CheckResult:
         if not self.duplicate_check:
-            return CheckResult("duplicate", R_DUPLICATE, True, "duplicate check off")
+            return _check_result("duplicate", R_DUPLICATE, True, "duplicate check off")
         window = self.config.duplicate_window
         for key in self._dup_keys(ctx):
             seen = self._dup.get(key)
             if seen is not None and ctx.now - seen < window:
-                return CheckResult("duplicate", R_DUPLICATE, False,
+                return _check_result("duplicate", R_DUPLICATE, False,
                                    f"the same text went to {key[1]} {ctx.now - seen:g} s ago "
                                    f"(duplicate_window {window:g} s)")
-        return CheckResult("duplicate", R_DUPLICATE, True, "")
+        return _check_result("duplicate", R_DUPLICATE, True, "")
 
     # -- acceptance
 
@@ -863,7 +962,7 @@ class Platform:
         n = len(numbers)
         base = self.msgids.allocate(ctx.china, n)
         rec.msg_id = base
-        rec.recipients = [Recipient(i, num, base + i) for i, num in enumerate(numbers)]
+        rec.recipients = [Recipient(i, num, base + i if i else base) for i, num in enumerate(numbers)]
         rec.rendering = ctx.rendering
         rec.parsed = ctx.content
         cost = self._quota_cost(ctx)
@@ -898,7 +997,7 @@ class Platform:
             call = self._later(due - ctx.now, self._send, rec)
             self._scheduled[rec.id] = (rec, call)
         else:
-            self._later(0, self._send, rec)
+            self._soon(0.0, self._send, rec)
         self._emit(rec)
         return SubmitOutcome(OK, base, "accepted", rec.msg_ids, rec)
 
@@ -935,9 +1034,9 @@ class Platform:
         ent = self._enterprises.get(rec.enterprise_id)
         if acc is None or ent is None:
             return
+        prefix = self._source_blacklisted(rec.src_id)  # the same for every recipient
         for r in rec.recipients:
             r.state = "sent"
-            prefix = self._source_blacklisted(rec.src_id)
             if prefix is not None:
                 self._report(rec, r, "EPBLACK", f"Src_Id {rec.src_id} matches source blacklist {prefix}")
                 continue
@@ -958,10 +1057,10 @@ class Platform:
                 continue
             stat, delay = self.network.pick(r.number)
             if stat == "never":
-                self._later(self.config.expired_seconds, self._report, rec, r, "EXPIRED",
+                self._soon(self.config.expired_seconds, self._report, rec, r, "EXPIRED",
                             f"no report within {self.config.expired_hours:g} h: generated by the platform")
             else:
-                self._later(delay, self._network_done, rec, r, stat)
+                self._soon(delay, self._network_done, rec, r, stat)
 
     def _network_done(self, rec: SubmissionRecord, r: Recipient, stat: str) -> None:
         if stat == "DELIVRD":
@@ -1015,9 +1114,30 @@ class Platform:
         self._emit(msg)
 
     def _bill(self, account_id: str, n: int, now: float) -> None:
-        month = self.clock.china(now).strftime("%Y-%m")
+        u = self.clock.epoch + now
+        sec = int(u)
+        cached = self._month_cache
+        if cached[0] == sec and u - sec < 0.9999995:
+            month = cached[1]
+        else:
+            month = self.clock.china(now).strftime("%Y-%m")
+            if u >= 0 and u - sec < 0.9999995:
+                self._month_cache = (sec, month)
         self._billing[(account_id, month)] += n
         self.counters["billed"] += n
+
+    def _yymmddhhmm(self, t: float) -> str:
+        """``yymmddhhmm(self.clock.china(t))``, computed once per second of the clock (the
+        cache is skipped within 0.5 us of the next second, where fromtimestamp rounds up)."""
+        u = self.clock.epoch + t
+        sec = int(u)
+        cached = self._yymm_cache
+        if cached[0] == sec and u - sec < 0.9999995:
+            return cached[1]
+        text = yymmddhhmm(self.clock.china(t))
+        if u >= 0 and u - sec < 0.9999995:
+            self._yymm_cache = (sec, text)
+        return text
 
     def _report(self, rec: SubmissionRecord, r: Recipient, stat: str, why: str) -> None:
         now = self.now()
@@ -1028,8 +1148,8 @@ class Platform:
             seq = self._smsc_seq
         item = ReportItem(
             account_id=rec.account_id, msg_id=r.msg_id, stat=stat,
-            submit_time=yymmddhhmm(self.clock.china(rec.at)),
-            done_time=yymmddhhmm(self.clock.china(now)), dest_terminal_id=r.number,
+            submit_time=self._yymmddhhmm(rec.at),
+            done_time=self._yymmddhhmm(now), dest_terminal_id=r.number,
             smsc_sequence=seq, src_id=rec.src_id, service_id=rec.service_id,
             generated_at=now, submission_id=rec.id,
         )
@@ -1212,6 +1332,8 @@ class Platform:
         return lambda: self._listeners.remove(callback) if callback in self._listeners else None
 
     def _emit(self, obj: Any) -> None:
+        if not self._listeners:
+            return
         for cb in list(self._listeners):
             try:
                 cb(obj)
@@ -1270,5 +1392,5 @@ class Platform:
             "offline": sum(len(a.offline) for a in self._accounts.values()),
             "duplicate_keys": len(self._dup),
             "scheduled": len(self._scheduled),
-            "timers": len(self._calls),
+            "timers": len(self._calls) + len(self._timer_heap),
         }

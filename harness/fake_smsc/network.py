@@ -23,6 +23,9 @@ from .items import ReceivedMessage
 __all__ = ["Handset", "Network", "PendingConcat"]
 
 
+_NO_OVERRIDE: tuple[None, None] = (None, None)
+
+
 class Network:
     """Outcomes and delays; see the module docstring."""
 
@@ -31,6 +34,7 @@ class Network:
         self.delay_min = cfg.delay_min
         self.delay_max = cfg.delay_max
         self.mix: tuple[tuple[str, float], ...] = cfg.mix
+        self._split: tuple[object, list[str], list[float]] = (None, [], [])
         self._overrides: dict[str, tuple[str, float | None]] = {
             n: (s, d) for n, s, d in cfg.outcomes
         }
@@ -74,10 +78,13 @@ class Network:
 
     def pick(self, number: str) -> tuple[str, float]:
         """``(outcome, delay)`` for one MT to ``number``."""
-        stat, delay = self._overrides.get(number, (None, None))
+        stat, delay = self._overrides.get(number, _NO_OVERRIDE)
         if stat is None:
-            stats = [s for s, _ in self.mix]
-            weights = [w for _, w in self.mix]
+            mix = self.mix
+            split = self._split
+            if split[0] is not mix:  # the lists of the current mix, rebuilt when it changes
+                split = self._split = (mix, [s for s, _ in mix], [w for _, w in mix])
+            stats, weights = split[1], split[2]
             stat = stats[0] if len(stats) == 1 else self.rng.choices(stats, weights)[0]
         if delay is None:
             delay = (self.delay_min if self.delay_max == self.delay_min
@@ -85,7 +92,7 @@ class Network:
         return stat, delay
 
 
-@dataclass
+@dataclass(slots=True)
 class PendingConcat:
     """Parts of one concatenated message a handset has received so far."""
 
@@ -102,6 +109,8 @@ class Handset:
     """One phone: ``messages`` as shown (oldest first), ``pending`` concatenations still
     missing parts, ``incomplete`` ones given up (their reference came back with another
     total).  ``billing`` is every SMS it received."""
+
+    __slots__ = ("number", "messages", "pending", "incomplete", "billing")
 
     def __init__(self, number: str) -> None:
         self.number = number

@@ -52,7 +52,7 @@ def decode(payload: bytes, msg_fmt: int) -> tuple[str, str | None]:
     return payload.decode("latin-1"), None
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Content:
     """A SUBMIT's Msg_Content as the platform reads it.
 
@@ -136,7 +136,7 @@ def cut_units(text: str, units: int) -> tuple[str, str]:
     return text, ""
 
 
-@dataclass(frozen=True)
+@dataclass(frozen=True, slots=True)
 class Rendering:
     """What the platform sends to each recipient for one SUBMIT.
 
