@@ -56,6 +56,19 @@ def test_recipients_are_chunked_to_the_group_send_limit():
     assert sub.pending == 12
 
 
+def test_chunks_never_cost_more_than_the_rate_bucket_holds():
+    """rate 2/s (burst 2) with group_send_limit 5: a 3-number SUBMIT could never be accepted."""
+    d = Dispatcher(settings=DispatchSettings(group_send_limit=5, rate=2))
+    d.add("hi", numbers(5), now=0)
+    sent = []
+    now = 0.0
+    while (ready := d.next_ready_time(now)) is not None:
+        now = ready
+        sent.append((now, len(d.pop_ready(now).pdu.dest_terminal_id)))
+    assert [n for _, n in sent] == [2, 2, 1]
+    assert [t for t, _ in sent] == pytest.approx([0.0, 1.0, 1.5])  # the bucket refills 2 tokens/s
+
+
 def test_invalid_phs_and_duplicate_numbers_never_reach_the_platform():
     d = Dispatcher(settings=DispatchSettings(rate=1000))
     sub = d.add("hi", ["13800138000", "02161234567", "abc", "+86 138 0013 8000"], now=0)
@@ -131,6 +144,20 @@ def test_rate_limited_submit_is_resubmitted_alone_after_a_pause():
     assert again is job and job.resubmits == 1
     accept(d, job, 1, 2.6)
     assert not sub.done
+
+
+def test_rate_limited_group_submit_is_split_so_a_slower_account_still_gets_everything():
+    d = Dispatcher(settings=DispatchSettings(rate=1000, group_send_limit=5, rate_limited_pause=1.0))
+    sub = d.add("hi", numbers(5), now=0)
+    (job,) = drain(d, 0)
+    d.on_submit_resp(job, codec.SubmitResp(msg_id=bytes(10), result=10004), 0)
+    halves = drain(d, 1.0)
+    assert [j.pdu.dest_terminal_id for j in halves] == [tuple(numbers(5)[:2]), tuple(numbers(5)[2:])]
+    assert all(j.resubmits == 1 for j in halves)
+    for i, half in enumerate(halves):
+        for k, msg_id in enumerate(accept(d, half, 100 * (i + 1), 1.0)):
+            d.on_report(report(msg_id), 1.5)
+    assert sub.counts()["delivered"] == 5
 
 
 def test_busy_backs_off_exponentially_with_jitter_and_gives_up_eventually():

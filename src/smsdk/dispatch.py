@@ -272,7 +272,9 @@ class Dispatcher:
         self._next_message_id += 1
         at_time = format_at_time(at) if at is not None else ""
         src = self.settings.src_id if src_id is None else src_id
-        limit = self.settings.group_send_limit
+        # A SUBMIT costs one token per number per segment (FAQ-2.2.3): a chunk larger than the
+        # account's bucket could never be accepted, so chunks never exceed the burst either.
+        limit = max(1, min(self.settings.group_send_limit, int(self._bucket.capacity)))
         for start in range(0, len(checked.numbers), limit):
             chunk = [
                 _Recipient(submission, number, len(plan.parts))
@@ -314,7 +316,8 @@ class Dispatcher:
         return job
 
     def _drop_cancelled(self) -> None:
-        while self._queue and self._queue[0].cancelled:
+        # cancelled, or every recipient already has an outcome (e.g. another part failed)
+        while self._queue and (self._queue[0].cancelled or all(r.done for r in self._queue[0].recipients)):
             self._queue.popleft()
 
     # -- responses ---------------------------------------------------------------------------
@@ -334,7 +337,12 @@ class Dispatcher:
             self._accepted(job, resp.msg_id, now)
         elif outcome is SubmitOutcome.RATE_LIMITED:
             self._bucket.pause(now + self.settings.rate_limited_pause)
-            self._retry(job, f"R{code.code}", code.meaning, now)
+            if len(job.recipients) > 1:
+                # the account's real rate may be below what we were told: a smaller SUBMIT
+                # needs fewer tokens, so resubmit what was refused in two halves
+                self._split(job, f"R{code.code}", code.meaning, now)
+            else:
+                self._retry(job, f"R{code.code}", code.meaning, now)
         elif outcome is SubmitOutcome.BUSY:
             self._busy_backoff = min(
                 self.settings.busy_backoff_max,
@@ -376,6 +384,16 @@ class Dispatcher:
             self._queue.appendleft(job)
         else:
             self._queue.append(job)
+
+    def _split(self, job: SubmitJob, status: str, meaning: str, now: float) -> None:
+        if job.resubmits + 1 > self.settings.max_resubmits:
+            self._fail_job(job, status, f"gave up after {job.resubmits} retries: {meaning}")
+            return
+        half = len(job.recipients) // 2
+        for recipients in (job.recipients[half:], job.recipients[:half]):  # front: first half first
+            pdu = job.pdu.replace(dest_terminal_id=tuple(r.number for r in recipients))
+            self._queue.appendleft(SubmitJob(job.submission, recipients, job.part, pdu,
+                                             resubmits=job.resubmits + 1))
 
     def _accepted(self, job: SubmitJob, raw_msg_id: bytes, now: float) -> None:
         job.accepted = True
