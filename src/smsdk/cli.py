@@ -12,6 +12,9 @@ Commands:
   send, wait for the status reports, print one line (or one JSON object) per recipient.
   Exit status: 0 every recipient delivered; 1 some were not (or still pending at --wait);
   2 usage error; 3 could not log in.
+* ``smsdk conformance [--target HOST:PORT --account A --password W] [--json FILE]
+  [--profile ci|thorough]`` — the conformance suite (harness/conformance, docs/conformance.md):
+  one line per RULES.md rule id, pass / fail / n/a / gap with the shortest counterexample.
 """
 
 from __future__ import annotations
@@ -219,6 +222,49 @@ def demo() -> None:
     from smsdk import demo as demo_mod
 
     sys.exit(demo_mod.run())
+
+
+@main.command()
+@click.option("--target", default=None, metavar="HOST:PORT",
+              help="An EMPP endpoint to check (default: a fresh in-process fake platform).")
+@click.option("--account", default="", help="Account for --target.")
+@click.option("--password", default="", envvar="SMSDK_PASSWORD", help="Password for --target (or $SMSDK_PASSWORD).")
+@click.option("--json", "json_path", type=click.Path(dir_okay=False, writable=True), default=None,
+              help="Also write the results as JSON to this file ('-' for stdout).")
+@click.option("--profile", type=click.Choice(["ci", "thorough"]), default="ci", show_default=True,
+              help="Hypothesis budget: ci (fast, reproducible) or thorough (10x the examples).")
+@click.option("--rule", "rules", multiple=True, help="Only this rule id (repeatable), e.g. FAQ-2.5.2.")
+def conformance(target: str | None, account: str, password: str, json_path: str | None,
+                profile: str, rules: tuple[str, ...]) -> None:
+    """Check the platform rules (RULES.md) one by one and print a rule-by-rule table.
+
+    Exit status: 0 no rule failed; 1 some rule failed; 2 usage error.
+    """
+    from smsdk_harness.conformance import runner
+    from smsdk_harness.conformance.registry import RULES
+
+    if target is None:
+        tgt = runner.Target()
+    else:
+        host, sep, port = target.rpartition(":")
+        if not sep or not host or not port.isdigit():
+            raise click.UsageError("--target must be HOST:PORT")
+        if not account or not password:
+            raise click.UsageError("--target needs --account and --password")
+        tgt = runner.Target(host, int(port), account, password)
+    unknown = [r for r in rules if r not in RULES]
+    if unknown:
+        raise click.UsageError(f"unknown rule id(s): {', '.join(unknown)}")
+    results = runner.run(tgt, profile, list(rules) or None)
+    click.echo(runner.render_table(results))
+    if json_path:
+        text = runner.to_json(results, tgt, profile)
+        if json_path == "-":
+            click.echo(text)
+        else:
+            with open(json_path, "w", encoding="utf-8") as fh:
+                fh.write(text + "\n")
+    sys.exit(1 if any(r.status == "fail" for r in results) else 0)
 
 
 if __name__ == "__main__":  # pragma: no cover

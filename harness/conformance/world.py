@@ -1,0 +1,202 @@
+"""In-process worlds for the properties: a fresh Platform on a simulated clock (model
+checks), optionally with its EMPP server and smsdk.Clients joined in memory by iosim (SDK
+checks).  Everything runs on one SimulatedClock; nothing touches a socket or the global
+reactor."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from twisted.internet import defer
+from twisted.internet.interfaces import IStreamClientEndpoint
+from twisted.test import iosim
+from zope.interface import implementer
+
+from smsdk_harness.fake_smsc import Platform, load_config
+from smsdk_harness.fake_smsc.empp_server import EmppServer
+from smsdk_harness.fake_smsc.simclock import SimulatedClock
+
+MAIN = "10657109000001"
+SUB = MAIN + "01"
+EXT = "88"  # hand-registered extension of the main account
+MAIN_PW = "main-pw"
+SUB_PW = "sub-pw"
+SIG = "【示例科技】"
+EPOCH = "2024-05-01T08:00:00+08:00"
+START = 1_000.0
+
+
+def config_text(*, signature: str = SIG, platform: str = "", enterprise: str = "",
+                delay: tuple[float, float] = (1.0, 1.0)) -> str:
+    return f"""
+[platform]
+epoch = "{EPOCH}"
+{platform}
+
+[network]
+delay_min = {delay[0]}
+delay_max = {delay[1]}
+
+[[enterprise]]
+id = "E1"
+service_code = "{MAIN}"
+signature = "{signature}"
+package = "standard"
+extensions = ["{EXT}"]
+{enterprise}
+
+[[enterprise.accounts]]
+extension = ""
+password = "{MAIN_PW}"
+
+[[enterprise.accounts]]
+extension = "01"
+password = "{SUB_PW}"
+"""
+
+
+class Sink:
+    """A model session sink that records what it receives."""
+
+    def __init__(self) -> None:
+        self.items: list[Any] = []
+        self.kicks = 0
+
+    def deliver(self, item: Any) -> None:
+        self.items.append(item)
+
+    def kicked(self) -> None:
+        self.kicks += 1
+
+    @property
+    def reports(self) -> list[Any]:
+        return [i for i in self.items if i.kind == "report"]
+
+    @property
+    def mos(self) -> list[Any]:
+        return [i for i in self.items if i.kind == "mo"]
+
+
+class Model:
+    """A fresh platform model on its own simulated clock."""
+
+    def __init__(self, **config: Any) -> None:
+        self.clock = SimulatedClock(START)
+        self.platform = Platform(load_config(config_text(**config)), self.clock)
+
+    def settle(self, seconds: float = 5.0) -> None:
+        self.clock.advance(0)
+        self.clock.advance(seconds)
+
+    def advance_to(self, t: float) -> None:
+        self.clock.advance_to(t)
+
+    def close(self) -> None:
+        self.platform.close()
+
+    def __enter__(self) -> Model:
+        return self
+
+    def __exit__(self, *exc: Any) -> None:
+        self.close()
+
+
+@implementer(IStreamClientEndpoint)
+class _MemoryEndpoint:
+    def __init__(self, server: EmppServer, clock: SimulatedClock) -> None:
+        self.server = server
+        self.clock = clock
+        self.pumps: list[iosim.IOPump] = []
+
+    def connect(self, factory: Any) -> defer.Deferred[Any]:
+        client_proto = factory.buildProtocol(None)
+        server_proto = self.server.build_protocol()
+        pump = iosim.connect(server_proto, iosim.makeFakeServer(server_proto),
+                             client_proto, iosim.makeFakeClient(client_proto),
+                             greet=False, clock=self.clock)
+        self.pumps.append(pump)
+        return defer.succeed(client_proto)
+
+    def flush(self, rounds: int = 100) -> None:
+        for _ in range(rounds):
+            moved = False
+            for pump in self.pumps:
+                moved = pump.pump(advanceClock=False) or moved
+            if not moved:
+                return
+
+
+class World(Model):
+    """The model plus its EMPP server, with smsdk.Clients joined in memory."""
+
+    def __init__(self, **config: Any) -> None:
+        super().__init__(**config)
+        self.server = EmppServer(self.platform, clock=self.clock)
+        self.endpoints: list[_MemoryEndpoint] = []
+        self.clients: list[Any] = []
+
+    def client(self, account: str = MAIN, password: str = MAIN_PW, *, signature: str = SIG,
+               rate: float = 100.0, group_send_limit: int = 5, **kw: Any) -> Any:
+        from smsdk.client import Client
+        from smsdk.dispatch import CHINA, DispatchSettings
+
+        endpoint = _MemoryEndpoint(self.server, self.clock)
+        self.endpoints.append(endpoint)
+        kw.setdefault("dispatch_settings",
+                      DispatchSettings(rate=rate, group_send_limit=group_send_limit))
+        kw.setdefault("wallclock", lambda: datetime(2024, 5, 1, 8, 0, 0, tzinfo=CHINA))
+        c = Client(endpoint=endpoint, reactor=self.clock, account=account, password=password,
+                   signature=signature, **kw)
+        self.clients.append(c)
+        return c
+
+    def started(self, *args: Any, **kw: Any) -> Any:
+        c = self.client(*args, **kw)
+        d = c.start()
+        self.run()
+        if not (d.called and c.bound):
+            raise AssertionError("the SDK client did not log in to the in-process fake")
+        return c
+
+    def flush(self) -> None:
+        for _ in range(5):
+            for endpoint in self.endpoints:
+                endpoint.flush()
+            self.clock.advance(0)
+
+    def run(self, seconds: float = 0.0, step: float = 0.25) -> None:
+        self.flush()
+        elapsed = 0.0
+        while elapsed < seconds:
+            self.clock.advance(step)
+            elapsed += step
+            self.flush()
+        self.flush()
+
+    def run_until(self, predicate: Any, limit: float = 600.0, step: float = 0.25,
+                  coarse_after: float = 120.0, coarse_step: float = 20.0) -> bool:
+        """Advance until ``predicate()``; fine steps first, then ``coarse_step`` ones (so a
+        48-hour expiry is reached in a few thousand steps; the SDK's heartbeat is 30 s)."""
+        elapsed = 0.0
+        self.flush()
+        while not predicate():
+            if elapsed >= limit:
+                return False
+            dt = step if elapsed < coarse_after else coarse_step
+            self.clock.advance(dt)
+            elapsed += dt
+            self.flush()
+        return True
+
+    def close(self) -> None:
+        for c in self.clients:
+            try:
+                c.stop()
+            except Exception:  # noqa: BLE001 - teardown only
+                pass
+        try:
+            self.flush()
+        except Exception:  # noqa: BLE001
+            pass
+        super().close()
