@@ -6,62 +6,18 @@ from __future__ import annotations
 from datetime import datetime
 
 import pytest
-from twisted.internet import defer, task
-from twisted.internet.error import ConnectionRefusedError
-from twisted.internet.interfaces import IStreamClientEndpoint
-from twisted.test import iosim
-from zope.interface import implementer
+from twisted.internet import task
 
 from smsdk import codec
 from smsdk._layouts import Dialect
 from smsdk.client import Client
 from smsdk.dispatch import CHINA, DispatchSettings, OutcomeState
 from smsdk.session import LoginError, SessionSettings
-from smsdk.testing import MinimalServer
+from smsdk.testing import MemoryEndpoint, MinimalServer
 
 ACCOUNT = "10657109000001"
 PASSWORD = "secret"
 SIG = "【示例科技】"
-
-
-@implementer(IStreamClientEndpoint)
-class MemoryEndpoint:
-    """Each connect() builds a server protocol and joins it to the client's through iosim."""
-
-    def __init__(self, server: MinimalServer, clock: task.Clock) -> None:
-        self.server = server
-        self.clock = clock
-        self.pumps: list[iosim.IOPump] = []
-        self.attempts = 0
-        self.refuse = False
-
-    def connect(self, factory):
-        self.attempts += 1
-        if self.refuse:
-            return defer.fail(ConnectionRefusedError())
-        client_proto = factory.buildProtocol(None)
-        server_proto = self.server.factory().buildProtocol(None)
-        pump = iosim.connect(
-            server_proto, iosim.makeFakeServer(server_proto),
-            client_proto, iosim.makeFakeClient(client_proto),
-            greet=False, clock=self.clock,
-        )
-        self.pumps.append(pump)
-        return defer.succeed(client_proto)
-
-    def flush(self, rounds: int = 50) -> None:
-        for _ in range(rounds):
-            moved = False
-            for pump in self.pumps:
-                moved = pump.pump(advanceClock=False) or moved
-            if not moved:
-                return
-
-    def drop(self) -> None:
-        """Cut the current connection (both sides see connectionLost)."""
-        pump = self.pumps[-1]
-        pump.clientIO.loseConnection()
-        self.flush()
 
 
 class Harness:
@@ -69,7 +25,7 @@ class Harness:
         self.clock = task.Clock()
         self.clock.advance(1_000_000)
         self.server = MinimalServer(password=PASSWORD, reactor=self.clock, **(server_kwargs or {}))
-        self.endpoint = MemoryEndpoint(self.server, self.clock)
+        self.endpoint = MemoryEndpoint(lambda: self.server.factory().buildProtocol(None), self.clock)
         client_kwargs.setdefault("dispatch_settings", DispatchSettings(rate=1000))
         client_kwargs.setdefault("password", PASSWORD)
         client_kwargs.setdefault("account", ACCOUNT)
@@ -80,7 +36,7 @@ class Harness:
 
     def run(self, seconds: float = 0.0, step: float = 0.05) -> None:
         """Advance the clock in small steps, moving bytes both ways at each."""
-        self.endpoint.flush()
+        self.endpoint.flush(50)
         elapsed = 0.0
         while elapsed < seconds:
             self.clock.advance(step)

@@ -20,7 +20,6 @@ from codec_strategies import (
     CMPP2,
     DIALECTS,
     EMPP,
-    U8,
     U32,
     as_data,
     build,

@@ -62,7 +62,7 @@ def render() -> str:
         out.append(f"class {record.name}(_Pdu):")
         args = []
         for attr, kind, default in zip(record.attrs, record.types, record.defaults):
-            out.append(f"    @property")
+            out.append("    @property")
             out.append(f"    def {attr}(self) -> {_TYPES[kind]}: ...")
             args.append(f"{attr}: {_ARG_TYPES.get(kind, _TYPES[kind])} = ...")
         if record.name == "Deliver":

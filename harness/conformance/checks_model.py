@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 from smsdk_harness.fake_smsc import ListConflict, MoRefused
 
 from .registry import check
-from .world import EXT, MAIN, SUB, SUB_PW, MAIN_PW, Model, Sink
+from .world import EXT, MAIN, SUB, Model, Sink
 
 
 @dataclass

@@ -8,11 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from twisted.internet import defer
-from twisted.internet.interfaces import IStreamClientEndpoint
-from twisted.test import iosim
-from zope.interface import implementer
-
+from smsdk.testing import MemoryEndpoint
 from smsdk_harness.fake_smsc import Platform, load_config
 from smsdk_harness.fake_smsc.empp_server import EmppServer
 from smsdk_harness.fake_smsc.simclock import SimulatedClock
@@ -102,38 +98,13 @@ class Model:
         self.close()
 
 
-@implementer(IStreamClientEndpoint)
-class _MemoryEndpoint:
-    def __init__(self, server: EmppServer, clock: SimulatedClock) -> None:
-        self.server = server
-        self.clock = clock
-        self.pumps: list[iosim.IOPump] = []
-
-    def connect(self, factory: Any) -> defer.Deferred[Any]:
-        client_proto = factory.buildProtocol(None)
-        server_proto = self.server.build_protocol()
-        pump = iosim.connect(server_proto, iosim.makeFakeServer(server_proto),
-                             client_proto, iosim.makeFakeClient(client_proto),
-                             greet=False, clock=self.clock)
-        self.pumps.append(pump)
-        return defer.succeed(client_proto)
-
-    def flush(self, rounds: int = 100) -> None:
-        for _ in range(rounds):
-            moved = False
-            for pump in self.pumps:
-                moved = pump.pump(advanceClock=False) or moved
-            if not moved:
-                return
-
-
 class World(Model):
     """The model plus its EMPP server, with smsdk.Clients joined in memory."""
 
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
         self.server = EmppServer(self.platform, clock=self.clock)
-        self.endpoints: list[_MemoryEndpoint] = []
+        self.endpoints: list[MemoryEndpoint] = []
         self.clients: list[Any] = []
 
     def client(self, account: str = MAIN, password: str = MAIN_PW, *, signature: str = SIG,
@@ -141,7 +112,7 @@ class World(Model):
         from smsdk.client import Client
         from smsdk.dispatch import CHINA, DispatchSettings
 
-        endpoint = _MemoryEndpoint(self.server, self.clock)
+        endpoint = MemoryEndpoint(self.server.build_protocol, self.clock)
         self.endpoints.append(endpoint)
         kw.setdefault("dispatch_settings",
                       DispatchSettings(rate=rate, group_send_limit=group_send_limit))

@@ -1,4 +1,4 @@
-"""A minimal EMPP/CMPP server for tests and load measurements.
+"""Test helpers: a minimal EMPP/CMPP server, and an in-memory endpoint to reach any server.
 
 It is *not* the fake platform (``harness/fake_smsc``, which enforces the platform's rules):
 it accepts a login whose authenticator matches ``password``, answers every SUBMIT with
@@ -8,6 +8,9 @@ carry id … id+n−1), and sends one DELIVRD report per recipient right away (o
 sans-IO session in the server role.
 
 Run one in a terminal: ``python -m smsdk.testing --port 9981 --password secret``.
+
+:class:`MemoryEndpoint` joins :class:`smsdk.Client` to a server protocol in memory
+(``twisted.test.iosim``) on a ``task.Clock``: no sockets, time in your hands.
 """
 
 from __future__ import annotations
@@ -16,7 +19,12 @@ import argparse
 from collections.abc import Callable
 from typing import Any
 
+from twisted.internet import defer
+from twisted.internet.error import ConnectionRefusedError
+from twisted.internet.interfaces import IProtocol, IReactorTime, IStreamClientEndpoint
 from twisted.internet.protocol import Factory
+from twisted.test import iosim
+from zope.interface import implementer
 
 from smsdk import codec
 from smsdk._layouts import Dialect
@@ -106,6 +114,48 @@ class MinimalServer:
         if self.dialect == Dialect.EMPP:
             return EmppMsgId.from_int(value).raw
         return CmppMsgId(value).to_bytes()
+
+
+@implementer(IStreamClientEndpoint)
+class MemoryEndpoint:
+    """A client endpoint whose every ``connect()`` builds a server protocol with
+    ``build_server_protocol()`` and joins the two through ``twisted.test.iosim``.
+
+    ``flush()`` moves bytes both ways until nothing moves; ``drop()`` cuts the newest
+    connection; ``refuse = True`` makes further connects fail; ``attempts`` counts them.
+    """
+
+    def __init__(self, build_server_protocol: Callable[[], IProtocol], clock: IReactorTime) -> None:
+        self.build_server_protocol = build_server_protocol
+        self.clock = clock
+        self.pumps: list[iosim.IOPump] = []
+        self.attempts = 0
+        self.refuse = False
+
+    def connect(self, factory: Any) -> defer.Deferred[Any]:
+        self.attempts += 1
+        if self.refuse:
+            return defer.fail(ConnectionRefusedError())
+        client_proto = factory.buildProtocol(None)
+        server_proto = self.build_server_protocol()
+        pump = iosim.connect(server_proto, iosim.makeFakeServer(server_proto),
+                             client_proto, iosim.makeFakeClient(client_proto),
+                             greet=False, clock=self.clock)
+        self.pumps.append(pump)
+        return defer.succeed(client_proto)
+
+    def flush(self, rounds: int = 100) -> None:
+        for _ in range(rounds):
+            moved = False
+            for pump in self.pumps:
+                moved = pump.pump(advanceClock=False) or moved
+            if not moved:
+                return
+
+    def drop(self) -> None:
+        """Cut the newest connection (both sides see connectionLost)."""
+        self.pumps[-1].clientIO.loseConnection()
+        self.flush()
 
 
 def _generic_response(pdu: Any) -> Any:

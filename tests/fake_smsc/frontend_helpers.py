@@ -6,18 +6,16 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from twisted.internet import defer, task
+from twisted.internet import task
 from twisted.internet.address import IPv4Address
 from twisted.internet.error import ConnectionDone
-from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.internet.testing import StringTransport
 from twisted.python.failure import Failure
-from twisted.test import iosim
-from zope.interface import implementer
 
 from smsdk import codec
 from smsdk._layouts import Dialect
 from smsdk.dispatch import CHINA
+from smsdk.testing import MemoryEndpoint
 from smsdk_harness.fake_smsc import Platform, load_config
 from smsdk_harness.fake_smsc.empp_server import EmppServer
 
@@ -105,33 +103,6 @@ def make_platform(clock: task.Clock, **sections: str) -> Platform:
     return Platform(load_config(config_text(**sections)), clock)
 
 
-@implementer(IStreamClientEndpoint)
-class MemoryEndpoint:
-    """smsdk.Client's endpoint: each connect() joins a new server protocol through iosim."""
-
-    def __init__(self, server: EmppServer, clock: task.Clock) -> None:
-        self.server = server
-        self.clock = clock
-        self.pumps: list[iosim.IOPump] = []
-
-    def connect(self, factory: Any) -> defer.Deferred[Any]:
-        client_proto = factory.buildProtocol(None)
-        server_proto = self.server.build_protocol()
-        pump = iosim.connect(server_proto, iosim.makeFakeServer(server_proto),
-                             client_proto, iosim.makeFakeClient(client_proto),
-                             greet=False, clock=self.clock)
-        self.pumps.append(pump)
-        return defer.succeed(client_proto)
-
-    def flush(self, rounds: int = 100) -> None:
-        for _ in range(rounds):
-            moved = False
-            for pump in self.pumps:
-                moved = pump.pump(advanceClock=False) or moved
-            if not moved:
-                return
-
-
 class World:
     """A platform, its EMPP server and smsdk.Clients joined in memory, on one task.Clock."""
 
@@ -145,7 +116,7 @@ class World:
         from smsdk.client import Client
         from smsdk.dispatch import DispatchSettings
 
-        endpoint = MemoryEndpoint(self.server, self.clock)
+        endpoint = MemoryEndpoint(self.server.build_protocol, self.clock)
         self.endpoints.append(endpoint)
         kw.setdefault("signature", "【示例科技】")
         kw.setdefault("dispatch_settings", DispatchSettings(rate=100, group_send_limit=5))

@@ -1,5 +1,6 @@
-"""The pytest plugin: the ``fake_smsc`` fixture, used here directly and, as an integrator
-would, from a separate pytest run with the marker (real loopback sockets)."""
+"""The pytest plugin: the ``fake_smsc`` fixture (registered by the ``pytest11`` entry point,
+as integrators get it), used here and from a separate pytest run with the marker (real
+loopback sockets)."""
 
 from __future__ import annotations
 
@@ -10,8 +11,6 @@ import sys
 import textwrap
 
 import pytest
-
-from smsdk_harness.fake_smsc.pytest_plugin import fake_smsc, fake_smsc_options  # noqa: F401
 
 SIG = "【示例科技】"
 
