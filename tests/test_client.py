@@ -13,7 +13,7 @@ from smsdk._layouts import Dialect
 from smsdk.client import Client
 from smsdk.dispatch import CHINA, DispatchSettings, OutcomeState
 from smsdk.session import LoginError, SessionSettings
-from smsdk.testing import MemoryEndpoint, MinimalServer
+from smsdk.testing import MemoryEndpoint, MinimalServer, run_clock
 
 ACCOUNT = "10657109000001"
 PASSWORD = "secret"
@@ -36,13 +36,7 @@ class Harness:
 
     def run(self, seconds: float = 0.0, step: float = 0.05) -> None:
         """Advance the clock in small steps, moving bytes both ways at each."""
-        self.endpoint.flush(50)
-        elapsed = 0.0
-        while elapsed < seconds:
-            self.clock.advance(step)
-            elapsed += step
-            self.endpoint.flush()
-        self.endpoint.flush()
+        run_clock(self.clock, [self.endpoint], seconds, step)
 
 
 def started(h: Harness):

@@ -8,7 +8,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from smsdk.testing import MemoryEndpoint
+from smsdk.testing import MemoryEndpoint, flush_all, run_clock
 from smsdk_harness.fake_smsc import Platform, load_config
 from smsdk_harness.fake_smsc.empp_server import EmppServer
 from smsdk_harness.fake_smsc.simclock import SimulatedClock
@@ -131,19 +131,10 @@ class World(Model):
         return c
 
     def flush(self) -> None:
-        for _ in range(5):
-            for endpoint in self.endpoints:
-                endpoint.flush()
-            self.clock.advance(0)
+        flush_all(self.clock, self.endpoints)
 
     def run(self, seconds: float = 0.0, step: float = 0.25) -> None:
-        self.flush()
-        elapsed = 0.0
-        while elapsed < seconds:
-            self.clock.advance(step)
-            elapsed += step
-            self.flush()
-        self.flush()
+        run_clock(self.clock, self.endpoints, seconds, step)
 
     def run_until(self, predicate: Any, limit: float = 600.0, step: float = 0.25,
                   coarse_after: float = 120.0, coarse_step: float = 20.0) -> bool:

@@ -27,7 +27,7 @@ import logging
 import random
 from collections import deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -37,7 +37,7 @@ from twisted.internet.endpoints import HostnameEndpoint
 from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.internet.protocol import Factory
 
-from smsdk import codec, text
+from smsdk import codec, numbers, text
 from smsdk._layouts import Dialect
 from smsdk.dispatch import CHINA, Dispatcher, DispatchSettings, Submission
 from smsdk.session import (
@@ -120,7 +120,7 @@ class Client:
         if src_id is None and not base.src_id:
             src_id = account if self.dialect == Dialect.EMPP else ""
         if src_id is not None or service_id:
-            base = _replace(base, src_id=src_id if src_id is not None else base.src_id,
+            base = replace(base, src_id=src_id if src_id is not None else base.src_id,
                             service_id=service_id or base.service_id)
         self.dispatcher = Dispatcher(self.dialect, base, now=reactor.seconds(), rng=rng, signature=signature)
         self._wallclock = wallclock or (lambda: datetime.now(CHINA))
@@ -317,7 +317,7 @@ class Client:
 
     def _emit_mo(self, pdu: Any, message: Any, now: float) -> None:
         mo = MoMessage(
-            sender=_strip_86(pdu.src_terminal_id),
+            sender=numbers.check(pdu.src_terminal_id).number or pdu.src_terminal_id,
             dest_id=pdu.dest_id,
             text=message.text,
             content=message.content,
@@ -377,17 +377,3 @@ def _dialect(value: Dialect | str) -> Dialect:
         return Dialect[str(value).upper()]
     except KeyError:
         raise ValueError(f"unknown dialect {value!r}: use empp, cmpp2 or cmpp3") from None
-
-
-def _strip_86(number: str) -> str:
-    if number.startswith("+86") and len(number) == 14:
-        return number[3:]
-    if number.startswith("86") and len(number) == 13:
-        return number[2:]
-    return number
-
-
-def _replace(settings: DispatchSettings, **changes: Any) -> DispatchSettings:
-    from dataclasses import replace
-
-    return replace(settings, **changes)

@@ -94,6 +94,29 @@ CMPP_SUBMIT_RESULT: dict[int, tuple[Code, SubmitOutcome]] = {
 }
 
 
+# Report Stat values (FAQ-2.2.1, PROTOCOL.md §1.9) and what they mean for people.
+STAT_MEANINGS = {
+    "DELIVRD": "delivered",
+    "EXPIRED": "not delivered within the validity period",
+    "DELETED": "deleted by the SMSC",
+    "UNDELIV": "undeliverable",
+    "REJECTD": "rejected by the network",
+    "UNKNOWN": "unknown delivery status",
+    "DTBLACK": "the number is on a black list (or not on the white list)",
+    "EPBLACK": "the source number is on the platform's source black list",
+    "UNSURPT": "the enterprise has no service for this carrier's numbers",
+}
+
+
+def describe_stat(stat: str) -> str:
+    """A sentence for a report Stat; ``CA:nnnn``-style codes are network errors."""
+    if stat in STAT_MEANINGS:
+        return STAT_MEANINGS[stat]
+    if len(stat) == 7 and stat[2] == ":":
+        return f"network error {stat}"
+    return f"report status {stat}"
+
+
 def connect_status(dialect: Dialect, status: int) -> tuple[Code, LoginOutcome]:
     """Meaning and outcome of a CONNECT_RESP status; unknown codes are fatal refusals."""
     table = EMPP_CONNECT_STATUS if dialect == Dialect.EMPP else CMPP_CONNECT_STATUS

@@ -14,7 +14,7 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from twisted.internet import defer, task
+from twisted.internet import defer
 
 DEMO_SIGNATURE = "【示例科技】"
 BLACKLISTED = "13800138666"   # on the demo enterprise's blacklist → DTBLACK
@@ -113,14 +113,7 @@ def run() -> int:
 
     from rich.console import Console
 
+    from smsdk.sendjob import react
+
     console = Console() if sys.stdout.isatty() else Console(width=120)
-    holder: dict[str, int] = {}
-
-    async def main(reactor: Any) -> None:
-        holder["code"] = await _run(reactor, console)
-
-    try:
-        task.react(lambda reactor: defer.ensureDeferred(main(reactor)))
-    except SystemExit as exc:
-        return holder.get("code", int(exc.code or 0))
-    return holder.get("code", 0)  # pragma: no cover
+    return react(lambda reactor: _run(reactor, console))

@@ -23,7 +23,7 @@ from typing import Any
 
 from smsdk import codec, numbers, text
 from smsdk._layouts import Dialect
-from smsdk.codes import SubmitOutcome, submit_result
+from smsdk.codes import SubmitOutcome, describe_stat, submit_result
 from smsdk.errors import SmsdkError
 from smsdk.msgid import CmppMsgId, EmppMsgId
 
@@ -358,36 +358,35 @@ class Dispatcher:
         code, outcome = submit_result(self.dialect, resp.result)
         if outcome is not SubmitOutcome.ACCEPTED:
             return  # it was refused anyway; what we did since stands
-        if job in self._queue and not job.accepted:
-            job.cancelled = True  # queued for resubmission: accepted after all, do not resend
-            self._accepted(job, resp.msg_id, now)
-        elif not job.accepted:
-            self._accepted(job, resp.msg_id, now)
-        else:
+        if job.accepted:
             self.possible_duplicates += 1
+            return
+        job.cancelled = True  # if queued for resubmission: accepted after all, do not resend
+        self._accepted(job, resp.msg_id, now)
 
     def on_submit_lost(self, job: SubmitJob, reason: str, now: float) -> None:
         """The SUBMIT got no response (expired after N sends, or the link dropped)."""
         if job.accepted or job.cancelled:
             return
         if self.settings.on_link_loss is OnLinkLoss.RESUBMIT:
-            self._retry(job, "LINKLOSS", reason, now, front=True)
+            self._retry(job, "LINKLOSS", reason, now)
         else:
             self._fail_job(job, "LINKLOSS", f"no SUBMIT_RESP ({reason}); it may or may not have been accepted")
 
-    def _retry(self, job: SubmitJob, status: str, meaning: str, now: float, *, front: bool = True) -> None:
-        job.resubmits += 1
-        if job.resubmits > self.settings.max_resubmits:
-            self._fail_job(job, status, f"gave up after {job.resubmits - 1} retries: {meaning}")
-            return
-        if front:
-            self._queue.appendleft(job)
-        else:
-            self._queue.append(job)
+    def _gave_up(self, job: SubmitJob, status: str, meaning: str) -> bool:
+        """Fail the job's recipients when it has been resubmitted max_resubmits times already."""
+        if job.resubmits < self.settings.max_resubmits:
+            return False
+        self._fail_job(job, status, f"gave up after {job.resubmits} retries: {meaning}")
+        return True
+
+    def _retry(self, job: SubmitJob, status: str, meaning: str, now: float) -> None:
+        if not self._gave_up(job, status, meaning):
+            job.resubmits += 1
+            self._queue.appendleft(job)  # first in line: it was due before anything queued since
 
     def _split(self, job: SubmitJob, status: str, meaning: str, now: float) -> None:
-        if job.resubmits + 1 > self.settings.max_resubmits:
-            self._fail_job(job, status, f"gave up after {job.resubmits} retries: {meaning}")
+        if self._gave_up(job, status, meaning):
             return
         half = len(job.recipients) // 2
         for recipients in (job.recipients[half:], job.recipients[:half]):  # front: first half first
@@ -445,7 +444,7 @@ class Dispatcher:
         """A status report (``StatusReport`` from a DELIVER).  Returns False when it matches
         nothing this dispatcher sent (it is then kept briefly in case its SUBMIT_RESP is
         still to come, and listed in ``unmatched_reports``)."""
-        key = _key_from_raw(report.msg_id, self.dialect)
+        key = report.msg_id[:8]  # EMPP: bytes 0-7 carry the id (FAQ-2.5.1); CMPP ids are 8 bytes
         if key not in self._by_msgid:
             self._early_reports[key] = (now, report)
             self._trim_early(now)
@@ -508,35 +507,9 @@ class Dispatcher:
         recipient.submission._resolve(Outcome(recipient.number, state, status, detail, shown))
 
 
-def _key_from_raw(raw: bytes, dialect: Dialect) -> bytes:
-    # EMPP: bytes 0-7 carry the id (FAQ-2.5.1); CMPP ids are 8 bytes anyway
-    return raw[:8]
-
-
 def format_at_time(at: datetime) -> str:
     """SMPP absolute time for At_Time in China time: ``YYMMDDhhmmss032+`` (t=0, nn=32, '+')."""
     if at.tzinfo is None:
         raise ValueError("at must be timezone-aware (e.g. datetime(..., tzinfo=smsdk.dispatch.CHINA))")
     local = at.astimezone(CHINA)
     return local.strftime("%y%m%d%H%M%S") + "032+"
-
-
-_STAT_MEANINGS = {
-    "DELIVRD": "delivered",
-    "EXPIRED": "not delivered within the validity period",
-    "DELETED": "deleted by the SMSC",
-    "UNDELIV": "undeliverable",
-    "REJECTD": "rejected by the network",
-    "UNKNOWN": "unknown delivery status",
-    "DTBLACK": "the number is on a black list (or not on the white list)",
-    "EPBLACK": "the source number is on the platform's source black list",
-    "UNSURPT": "the enterprise has no service for this carrier's numbers",
-}
-
-
-def describe_stat(stat: str) -> str:
-    if stat in _STAT_MEANINGS:
-        return _STAT_MEANINGS[stat]
-    if len(stat) == 7 and stat[2] == ":":
-        return f"network error {stat}"
-    return f"report status {stat}"

@@ -6,6 +6,7 @@ import json
 import sys
 import time
 from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from twisted.internet import defer, task
@@ -41,20 +42,23 @@ class SendJob:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
-def run(job: SendJob, *, as_json: bool = False) -> int:
-    """Run the job on the global reactor; returns the exit status (see smsdk.cli)."""
+def react(main: Callable[[Any], Awaitable[int]]) -> int:
+    """Run ``main(reactor)`` on the global reactor until it returns an exit status."""
     holder: dict[str, int] = {}
 
-    async def main(reactor: Any) -> None:
-        holder["code"] = await _send(reactor, job, as_json=as_json)
+    async def run(reactor: Any) -> None:
+        holder["code"] = await main(reactor)
 
     try:
-        task.react(lambda reactor: defer.ensureDeferred(main(reactor)))
-    except SystemExit as exc:
-        if "code" in holder:
-            return holder["code"]
-        return int(exc.code or 0)
-    return holder.get("code", 0)  # pragma: no cover - react always exits
+        task.react(lambda reactor: defer.ensureDeferred(run(reactor)))
+    except SystemExit as exc:  # react always exits; a failure leaves no code behind
+        return holder.get("code", int(exc.code or 0))
+    return holder.get("code", 0)  # pragma: no cover
+
+
+def run(job: SendJob, *, as_json: bool = False) -> int:
+    """Run the job on the global reactor; returns the exit status (see smsdk.cli)."""
+    return react(lambda reactor: _send(reactor, job, as_json=as_json))
 
 
 async def _send(reactor: Any, job: SendJob, *, as_json: bool) -> int:

@@ -49,6 +49,9 @@ class SessionState(enum.Enum):
     CLOSED = "closed"            # terminated, refused, or the link is dead: drop the connection
 
 
+_DELIVERING = (SessionState.BOUND, SessionState.CLOSING)  # a client still answers DELIVER
+
+
 class SessionError(SmsdkError):
     """A call that the session's state does not allow (sending before login, ...)."""
 
@@ -478,7 +481,7 @@ class Session:
                 del self._in_flight[seq]
                 events.append(ResponseReceived(seq, entry.request, pdu, entry.tag))
                 return
-        elif cls is codec.Deliver and self.role is Role.CLIENT and self.state is SessionState.BOUND:
+        elif cls is codec.Deliver and self.role is Role.CLIENT and self.state in _DELIVERING:
             self._write(codec.DeliverResp(msg_id=pdu.msg_id, result=0), seq)
             events.append(DeliverReceived(seq, pdu))
             return
@@ -505,10 +508,6 @@ class Session:
             return
         if self.state is not SessionState.BOUND and self.state is not SessionState.CLOSING:
             events.append(RequestReceived(seq, pdu))
-            return
-        if isinstance(pdu, codec.Deliver) and self.role is Role.CLIENT:
-            self._write(codec.DeliverResp(msg_id=pdu.msg_id, result=0), seq)
-            events.append(DeliverReceived(seq, pdu))
             return
         events.append(RequestReceived(seq, pdu))
 

@@ -158,6 +158,25 @@ class MemoryEndpoint:
         self.flush()
 
 
+def flush_all(clock: Any, endpoints: list[MemoryEndpoint], rounds: int = 5) -> None:
+    """Move bytes both ways on every endpoint and run what is due now, until it settles."""
+    for _ in range(rounds):
+        for endpoint in endpoints:
+            endpoint.flush()
+        clock.advance(0)
+
+
+def run_clock(clock: Any, endpoints: list[MemoryEndpoint], seconds: float = 0.0, step: float = 0.1) -> None:
+    """Advance a ``task.Clock`` by ``seconds`` in steps of ``step``, moving bytes at each step."""
+    flush_all(clock, endpoints)
+    elapsed = 0.0
+    while elapsed < seconds:
+        clock.advance(step)
+        elapsed += step
+        flush_all(clock, endpoints)
+    flush_all(clock, endpoints)
+
+
 def _generic_response(pdu: Any) -> Any:
     if isinstance(pdu, codec.ChangePass):
         return codec.ChangePassResp(result=0, password=pdu.new_password)

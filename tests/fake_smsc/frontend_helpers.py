@@ -15,7 +15,7 @@ from twisted.python.failure import Failure
 from smsdk import codec
 from smsdk._layouts import Dialect
 from smsdk.dispatch import CHINA
-from smsdk.testing import MemoryEndpoint
+from smsdk.testing import MemoryEndpoint, flush_all, run_clock
 from smsdk_harness.fake_smsc import Platform, load_config
 from smsdk_harness.fake_smsc.empp_server import EmppServer
 
@@ -124,17 +124,8 @@ class World:
         return Client(endpoint=endpoint, reactor=self.clock, account=account, password=password, **kw)
 
     def flush(self) -> None:
-        for _ in range(5):
-            for endpoint in self.endpoints:
-                endpoint.flush()
-            self.clock.advance(0)
+        flush_all(self.clock, self.endpoints)
 
     def run(self, seconds: float = 0.0, step: float = 0.1) -> None:
         """Advance in small steps, moving bytes both ways at each."""
-        self.flush()
-        elapsed = 0.0
-        while elapsed < seconds:
-            self.clock.advance(step)
-            elapsed += step
-            self.flush()
-        self.flush()
+        run_clock(self.clock, self.endpoints, seconds, step)
