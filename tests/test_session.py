@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import copy
+import dataclasses
+import inspect
+import pickle
+import typing
+
 import pytest
 from hypothesis import given, settings, strategies as st
 
@@ -11,6 +17,7 @@ from smsdk.session import (
     Bound,
     ConnectRequested,
     DeliverReceived,
+    Event,
     LateResponse,
     LinkDead,
     LoginRefused,
@@ -290,3 +297,28 @@ def test_any_chunking_of_the_byte_stream_gives_the_same_events(cuts):
         pos += cut
     events += client.receive_data(stream[pos:], 0.0)
     assert [e.pdu.msg_content for e in events] == [f"mo {i}".encode() for i in range(5)]
+
+
+@pytest.mark.parametrize("cls", typing.get_args(Event), ids=lambda cls: cls.__name__)
+def test_events_are_immutable_hashable_dataclasses(cls):
+    names = [f.name for f in dataclasses.fields(cls)]
+    values = list(range(len(names)))
+    event = cls(*values)
+    assert dataclasses.is_dataclass(event)
+    assert cls(**dict(zip(names, values))) == event
+    assert hash(cls(*values)) == hash(event)
+    assert event != cls(*[v + 1 for v in values])
+    assert [getattr(event, n) for n in names] == values
+    assert repr(event) == f"{cls.__name__}({', '.join(f'{n}={v!r}' for n, v in zip(names, values))})"
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        setattr(event, names[0], 99)
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        delattr(event, names[0])
+    assert dataclasses.replace(event, **{names[0]: 99}) == cls(99, *values[1:])
+    assert pickle.loads(pickle.dumps(event)) == event
+    assert copy.copy(event) == event
+    assert list(inspect.signature(cls).parameters) == names
+    with pytest.raises(TypeError):
+        cls(*values, 0)
+    with pytest.raises(TypeError):
+        cls(*values[1:])

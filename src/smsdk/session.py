@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from smsdk import codec
+from smsdk._frozen import frozen
 from smsdk._layouts import Dialect
 from smsdk.codes import LoginOutcome, connect_status
 from smsdk.errors import FrameLengthError, ProtocolError, SmsdkError
@@ -49,6 +50,12 @@ class SessionState(enum.Enum):
     CLOSED = "closed"            # terminated, refused, or the link is dead: drop the connection
 
 
+# Enum members read through their class cost ~0.2 us each on CPython 3.11 (EnumType has a
+# __getattr__, which sends every attribute read of the class down the slow path), so the
+# code run for every PDU compares with these names.
+_BOUND = SessionState.BOUND
+_CLOSED = SessionState.CLOSED
+_CLIENT = Role.CLIENT
 _DELIVERING = (SessionState.BOUND, SessionState.CLOSING)  # a client still answers DELIVER
 
 
@@ -101,10 +108,10 @@ class SessionSettings:
 
 
 # ---------------------------------------------------------------------------------------
-# Events
+# Events (made for every PDU: @frozen is a frozen slotted dataclass that is cheap to make)
 
 
-@dataclass(frozen=True)
+@frozen
 class Bound:
     """Client: the login succeeded.  ``kicked_other_session`` for EMPP status 20000."""
 
@@ -114,7 +121,7 @@ class Bound:
     kicked_other_session: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class LoginRefused:
     """Client: CONNECT_RESP with a refusal; the session is closed.  Do not reconnect when
     ``error.retryable`` is False (wrong credentials or version)."""
@@ -122,7 +129,7 @@ class LoginRefused:
     error: LoginError
 
 
-@dataclass(frozen=True)
+@frozen
 class ConnectRequested:
     """Server: a CONNECT arrived; answer with :meth:`Session.accept` or :meth:`Session.refuse`."""
 
@@ -130,7 +137,7 @@ class ConnectRequested:
     pdu: Any
 
 
-@dataclass(frozen=True)
+@frozen
 class RequestReceived:
     """A request from the peer that the caller must answer with :meth:`Session.respond`
     (server: SUBMIT, CHANGEPASS ...; client: anything but DELIVER, ACTIVE_TEST, TERMINATE)."""
@@ -139,7 +146,7 @@ class RequestReceived:
     pdu: Any
 
 
-@dataclass(frozen=True)
+@frozen
 class DeliverReceived:
     """Client: an MO or a status report; the DELIVER_RESP has already been queued."""
 
@@ -147,7 +154,7 @@ class DeliverReceived:
     pdu: Any
 
 
-@dataclass(frozen=True)
+@frozen
 class ResponseReceived:
     """The response to one of our requests (``tag`` is what was passed to ``send``)."""
 
@@ -157,7 +164,7 @@ class ResponseReceived:
     tag: Any
 
 
-@dataclass(frozen=True)
+@frozen
 class LateResponse:
     """A response to a request that had already expired.  For a SUBMIT this matters: the
     platform did accept it after all, so it must not be submitted again."""
@@ -168,7 +175,7 @@ class LateResponse:
     tag: Any
 
 
-@dataclass(frozen=True)
+@frozen
 class UnmatchedResponse:
     """A response whose Sequence_Id matches nothing we sent (ignored)."""
 
@@ -176,7 +183,7 @@ class UnmatchedResponse:
     response: Any
 
 
-@dataclass(frozen=True)
+@frozen
 class RequestExpired:
     """No response after ``attempts`` sends; the request left the window."""
 
@@ -186,7 +193,7 @@ class RequestExpired:
     attempts: int
 
 
-@dataclass(frozen=True)
+@frozen
 class RequestAbandoned:
     """The link ended while the request was in flight: it may or may not have been
     processed by the peer (the caller decides: resubmit or fail)."""
@@ -197,28 +204,28 @@ class RequestAbandoned:
     written: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class Unauthorized:
     """EMPP UNAUTHORIZATION: the platform does not allow this account ``command_id``."""
 
     command_id: int
 
 
-@dataclass(frozen=True)
+@frozen
 class PeerProtocolError:
     """A PDU from the peer could not be decoded; it was skipped and the link goes on."""
 
     error: ProtocolError
 
 
-@dataclass(frozen=True)
+@frozen
 class Terminated:
     """The session ended with a TERMINATE exchange (``by_peer``: the peer asked)."""
 
     by_peer: bool
 
 
-@dataclass(frozen=True)
+@frozen
 class LinkDead:
     """The link is unusable (silence, missed heartbeats, broken framing, connection lost)."""
 
@@ -243,7 +250,7 @@ Event = Union[
 ]
 
 
-@dataclass
+@dataclass(slots=True)
 class _InFlight:
     sequence_id: int
     request: Any
@@ -254,7 +261,7 @@ class _InFlight:
     resend: bool = True
 
 
-@dataclass
+@dataclass(slots=True)
 class _Heartbeat:
     sequence_id: int | None = None   # the ACTIVE_TEST awaiting its RESP
     deadline: float = 0.0
@@ -289,7 +296,7 @@ class Session:
         self.state = SessionState.IDLE
         self.counters = SessionCounters()
         self._decoder = codec.FrameDecoder(self.dialect, max_length=self.settings.max_frame_length)
-        self._out = bytearray()
+        self._out: list[bytes] = []  # packets queued for the wire, in order
         self._next_sequence = 1
         self._in_flight: OrderedDict[int, _InFlight] = OrderedDict()  # by deadline order
         self._expired: OrderedDict[int, _InFlight] = OrderedDict()
@@ -314,25 +321,33 @@ class Session:
 
     def data_to_send(self) -> bytes:
         """Everything queued for the wire since the last call (maybe empty)."""
-        if not self._out:
+        out = self._out
+        if not out:
             return b""
-        data = bytes(self._out)
-        self._out.clear()
+        data = out[0] if len(out) == 1 else b"".join(out)
+        out.clear()
         return data
 
     # -- sequence ids ------------------------------------------------------------------------
 
     def _take_sequence(self) -> int:
-        for _ in range(_MAX_SEQUENCE):
-            seq = self._next_sequence
-            self._next_sequence = 1 if seq >= _MAX_SEQUENCE else seq + 1
-            if seq not in self._in_flight and seq != self._heartbeat.sequence_id:
-                return seq
-        raise SessionError("no free Sequence_Id")  # pragma: no cover - needs 2**31 in flight
+        """The next free Sequence_Id: counting up from the last one, wrapping to 1 after
+        _MAX_SEQUENCE, skipping ids still in flight."""
+        seq = self._next_sequence
+        in_flight = self._in_flight
+        heartbeat = self._heartbeat.sequence_id
+        skipped = 0
+        while seq in in_flight or seq == heartbeat:
+            skipped += 1
+            if skipped == _MAX_SEQUENCE:  # pragma: no cover - needs 2**31 in flight
+                raise SessionError("no free Sequence_Id")
+            seq = 1 if seq >= _MAX_SEQUENCE else seq + 1
+        self._next_sequence = 1 if seq >= _MAX_SEQUENCE else seq + 1
+        return seq
 
     def _write(self, pdu: Any, sequence_id: int) -> bytes:
         packet = codec.encode(pdu, sequence_id, self.dialect)
-        self._out += packet
+        self._out.append(packet)
         self.counters.sent += 1
         return packet
 
@@ -400,7 +415,7 @@ class Session:
         DELIVER to a peer known never to answer) it is written and forgotten.
         Raises :class:`WindowFull` or :class:`SessionError` instead of queueing.
         """
-        if self.state is not SessionState.BOUND:
+        if self.state is not _BOUND:
             raise SessionError(f"cannot send {type(pdu).__name__} in state {self.state.value}")
         if await_response and len(self._in_flight) >= self.settings.window:
             raise WindowFull(f"{len(self._in_flight)} requests in flight (window {self.settings.window})")
@@ -414,7 +429,7 @@ class Session:
 
     def respond(self, sequence_id: int, pdu: Any) -> None:
         """Answer a request of the peer (the response carries the request's Sequence_Id)."""
-        if self.state is SessionState.CLOSED:
+        if self.state is _CLOSED:
             raise SessionError("respond() on a closed session")
         self._write(pdu, sequence_id)
 
@@ -434,11 +449,12 @@ class Session:
     def receive_data(self, data: bytes, now: float) -> list[Event]:
         """Feed bytes from the peer; returns the events they produce, in order."""
         events: list[Event] = []
-        if self.state is SessionState.CLOSED:
+        if self.state is _CLOSED:
             return events
         if data:
             self._last_received = now
         chunk = data
+        dispatch = self._dispatch
         while True:
             error: ProtocolError | None = None
             try:
@@ -447,8 +463,8 @@ class Session:
                 frames = list(getattr(exc, "pdus", ()) or ())  # decoded before the bad frame
                 error = exc
             for seq, pdu in frames:
-                self._dispatch(seq, pdu, now, events)
-                if self.state is SessionState.CLOSED:
+                dispatch(seq, pdu, now, events)
+                if self.state is _CLOSED:
                     return events
             if error is None:
                 return events
@@ -473,16 +489,18 @@ class Session:
     def _dispatch(self, seq: int, pdu: Any, now: float, events: list[Event]) -> None:
         self.counters.received += 1
         self._heartbeat.missed = 0
-        # the two hot paths of a busy client first: SUBMIT_RESP and DELIVER
+        # the hot paths first: a server's SUBMIT, a client's SUBMIT_RESP and DELIVER, a
+        # server's DELIVER_RESP (exact types: anything else takes the general path below)
         cls = type(pdu)
-        if cls is codec.SubmitResp:
-            entry = self._in_flight.get(seq)
-            if entry is not None and type(entry.request) is codec.Submit:
-                del self._in_flight[seq]
-                events.append(ResponseReceived(seq, entry.request, pdu, entry.tag))
-                return
-        elif cls is codec.Deliver and self.role is Role.CLIENT and self.state in _DELIVERING:
-            self._write(codec.DeliverResp(msg_id=pdu.msg_id, result=0), seq)
+        if cls is codec.Submit:
+            events.append(RequestReceived(seq, pdu))  # in any role and state: the caller answers
+            return
+        if cls is codec.SubmitResp or cls is codec.DeliverResp:
+            self._match_response(seq, pdu, events)
+            return
+        if cls is codec.Deliver and self.role is _CLIENT and self.state in _DELIVERING:
+            # (msg_id, result) given by position: the records take keywords at twice the cost
+            self._write(codec.DeliverResp(pdu.msg_id, 0), seq)
             events.append(DeliverReceived(seq, pdu))
             return
         command_id = pdu.command_id
@@ -506,9 +524,6 @@ class Session:
             else:
                 events.append(RequestReceived(seq, pdu))
             return
-        if self.state is not SessionState.BOUND and self.state is not SessionState.CLOSING:
-            events.append(RequestReceived(seq, pdu))
-            return
         events.append(RequestReceived(seq, pdu))
 
     def _on_response(self, seq: int, pdu: Any, now: float, events: list[Event]) -> None:
@@ -523,6 +538,10 @@ class Session:
             if self.state is SessionState.CLOSING:
                 events.extend(self._close(None, terminated_by_peer=False))
             return
+        self._match_response(seq, pdu, events)
+
+    def _match_response(self, seq: int, pdu: Any, events: list[Event]) -> None:
+        """A response to a request we sent (not CONNECT, ACTIVE_TEST or TERMINATE)."""
         entry = self._in_flight.get(seq)
         if entry is not None and (entry.request.command_id | _RESP_BIT) == pdu.command_id:
             del self._in_flight[seq]
@@ -560,7 +579,7 @@ class Session:
 
     def next_deadline(self) -> float | None:
         """The earliest time at which :meth:`on_timer` has work to do (None: nothing)."""
-        if self.state is SessionState.CLOSED:
+        if self.state is _CLOSED:
             return None
         deadlines: list[float] = []
         if self._connect is not None:
@@ -578,11 +597,11 @@ class Session:
         return min(deadlines) if deadlines else None
 
     def _heartbeat_deadline(self) -> float | None:
-        if self.state is not SessionState.BOUND:
+        if self.state is not _BOUND:
             return None
         if self._heartbeat.sequence_id is not None:
             return self._heartbeat.deadline
-        if self.role is Role.CLIENT and self.settings.active_test_interval:
+        if self.role is _CLIENT and self.settings.active_test_interval:
             return self._last_received + self.settings.active_test_interval
         return None
 
@@ -605,7 +624,7 @@ class Session:
             if entry.resend and entry.attempts < self.settings.max_attempts:
                 entry.attempts += 1
                 entry.deadline = now + self.settings.response_timeout
-                self._out += entry.packet
+                self._out.append(entry.packet)
                 self.counters.resent += 1
                 self._in_flight[entry.sequence_id] = entry
             else:

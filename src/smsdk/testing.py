@@ -28,7 +28,6 @@ from zope.interface import implementer
 
 from smsdk import codec
 from smsdk._layouts import Dialect
-from smsdk.msgid import CmppMsgId, EmppMsgId
 from smsdk.session import ConnectRequested, RequestReceived, Role, Session, SessionSettings
 from smsdk.transport.protocol import SessionProtocol
 
@@ -50,6 +49,7 @@ class MinimalServer:
         self.report_stat = report_stat or (lambda number: "DELIVRD")
         self.settings = settings or SessionSettings(active_test_interval=0, window=1_000_000)
         self.login_status = login_status
+        self._raw = _empp_raw if self.dialect == Dialect.EMPP else _cmpp_raw
         self._next_id = first_msg_id
         self.submits: list[Any] = []
         self.protocols: list[SessionProtocol] = []
@@ -75,45 +75,43 @@ class MinimalServer:
         assert session is not None
         now = self.reactor.seconds()
         for event in events:
-            if isinstance(event, ConnectRequested):
+            if isinstance(event, RequestReceived):
+                if isinstance(event.pdu, codec.Submit):
+                    self._on_submit(session, event, now)
+                else:
+                    session.respond(event.sequence_id, _generic_response(event.pdu))
+            elif isinstance(event, ConnectRequested):
                 ok = codec.check_connect(event.pdu, self.password)
                 status = self.login_status if ok else 3
                 session.accept(event.sequence_id, password=self.password, status=status, now=now)
-            elif isinstance(event, RequestReceived) and isinstance(event.pdu, codec.Submit):
-                self._on_submit(session, event, now)
-            elif isinstance(event, RequestReceived):
-                session.respond(event.sequence_id, _generic_response(event.pdu))
-        proto.flush()
+        # (the protocol writes what was queued once this returns)
 
     def _on_submit(self, session: Session, event: RequestReceived, now: float) -> None:
         pdu = event.pdu
         self.submits.append(pdu)
+        raw = self._raw
         base = self._next_id
-        self._next_id += max(1, len(pdu.dest_terminal_id))
-        raw = self._raw(base)
-        session.respond(event.sequence_id, codec.SubmitResp(msg_id=raw, result=0))
+        numbers = pdu.dest_terminal_id
+        self._next_id += max(1, len(numbers))
+        # (msg_id, result) given by position: the records take keywords at twice the cost
+        session.respond(event.sequence_id, codec.SubmitResp(raw(base), 0))
         if not pdu.registered_delivery:
             return
-        for offset, number in enumerate(pdu.dest_terminal_id):
+        for offset, number in enumerate(numbers):
             stat = self.report_stat(number)
             if stat is None:
                 continue
             report = codec.StatusReport(
-                msg_id=self._raw(base + offset), stat=stat, submit_time="2611221200",
+                msg_id=raw(base + offset), stat=stat, submit_time="2611221200",
                 done_time="2611221200", dest_terminal_id=number, smsc_sequence=event.sequence_id,
             )
             deliver = codec.Deliver(
-                msg_id=self._raw(self._next_id), dest_id=pdu.src_id, registered_delivery=1,
+                msg_id=raw(self._next_id), dest_id=pdu.src_id, registered_delivery=1,
                 src_terminal_id=number, msg_content=report,
             )
             self._next_id += 1
             # the official client never answers DELIVER: do not hold a window slot for it
             session.send(deliver, now, await_response=False)
-
-    def _raw(self, value: int) -> bytes:
-        if self.dialect == Dialect.EMPP:
-            return EmppMsgId.from_int(value).raw
-        return CmppMsgId(value).to_bytes()
 
 
 @implementer(IStreamClientEndpoint)
@@ -175,6 +173,17 @@ def run_clock(clock: Any, endpoints: list[MemoryEndpoint], seconds: float = 0.0,
         elapsed += step
         flush_all(clock, endpoints)
     flush_all(clock, endpoints)
+
+
+def _empp_raw(value: int) -> bytes:
+    """``EmppMsgId.from_int(value).raw`` (bytes 0-7 big-endian, bytes 8-9 zero), without
+    building the object: three ids per SUBMIT with its report."""
+    return value.to_bytes(8, "big") + b"\0\0"
+
+
+def _cmpp_raw(value: int) -> bytes:
+    """``CmppMsgId(value).to_bytes()``: the 8 big-endian wire bytes."""
+    return value.to_bytes(8, "big")
 
 
 def _generic_response(pdu: Any) -> Any:

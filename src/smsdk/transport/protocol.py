@@ -18,6 +18,8 @@ from twisted.python.failure import Failure
 
 from smsdk.session import Event, Session, SessionState
 
+_CLOSED = SessionState.CLOSED  # read through the enum class, a member costs ~0.2 us (3.11)
+
 
 class SessionOwner(TypingProtocol):
     def session_started(self, protocol: SessionProtocol) -> None: ...
@@ -48,10 +50,13 @@ class SessionProtocol(Protocol):
         self.flush()
 
     def dataReceived(self, data: bytes) -> None:
-        if self.session is None:
+        session = self.session
+        if session is None:
             return
-        events = self.session.receive_data(data, self.clock.seconds())
-        self._deliver(events)
+        events = session.receive_data(data, self.clock.seconds())
+        if events:
+            self.owner.session_events(self, events)
+        self.flush()
 
     def connectionLost(self, reason: Failure = None) -> None:  # type: ignore[assignment]
         self.connected_flag = False
@@ -64,11 +69,6 @@ class SessionProtocol(Protocol):
 
     # -- driving -----------------------------------------------------------------------------
 
-    def _deliver(self, events: list[Event]) -> None:
-        if events:
-            self.owner.session_events(self, events)
-        self.flush()
-
     def flush(self) -> None:
         """Write what the session queued, close a finished session, re-arm the timer."""
         session = self.session
@@ -77,7 +77,7 @@ class SessionProtocol(Protocol):
         data = session.data_to_send()
         if data and self.connected_flag:
             self.transport.write(data)
-        if session.state is SessionState.CLOSED:
+        if session.state is _CLOSED:
             self._cancel_timer()
             if self.connected_flag:
                 self.transport.loseConnection()
@@ -85,13 +85,22 @@ class SessionProtocol(Protocol):
         self._arm_timer()
 
     def _arm_timer(self) -> None:
+        """Keep one timer at the earlier of the session's and the owner's deadlines.  It
+        moves on almost every read (the silence deadline follows the last byte received):
+        ``reset`` moves the pending call instead of cancelling it and scheduling another."""
         assert self.session is not None
-        deadlines = [d for d in (self.session.next_deadline(), self.owner.extra_deadline(self)) if d is not None]
-        at = min(deadlines) if deadlines else None
-        if at == self._timer_at and self._timer is not None and self._timer.active():
-            return
-        self._cancel_timer()
+        at = self.session.next_deadline()
+        extra = self.owner.extra_deadline(self)
+        if extra is not None and (at is None or extra < at):
+            at = extra
         if at is None:
+            self._cancel_timer()
+            return
+        timer = self._timer
+        if timer is not None and timer.active():
+            if at != self._timer_at:
+                timer.reset(max(0.0, at - self.clock.seconds()))
+                self._timer_at = at
             return
         self._timer_at = at
         self._timer = self.clock.callLater(max(0.0, at - self.clock.seconds()), self._on_timer)
