@@ -26,13 +26,18 @@ class MsgIdAllocator:
         self._last_prefix: tuple[int, ...] | None = None
         self._last_end = -1
         self._head_prefix: tuple[int, ...] | None = None
+        self._head_time: _dt.datetime | None = None
         self._head = 0
 
     def allocate(self, now: _dt.datetime, n: int) -> EmppMsgId:
         """The base id M of a group of ``n`` (>= 1) ids; the group is M … M+n−1."""
         if n < 1:
             raise ValueError(f"a Msg_Id group has at least 1 id, not {n}")
-        prefix = (now.month, now.day, now.hour, now.minute, now.second)
+        if now is self._head_time:  # the same datetime as last time (a per-second cache's)
+            prefix = self._head_prefix
+        else:
+            prefix = (now.month, now.day, now.hour, now.minute, now.second)
+            self._head_time = now
         if prefix != self._head_prefix:
             # the id with sequence 0 for this second (the sequence is the low 16 bits):
             # packed once per second of the clock, not once per SUBMIT
@@ -75,7 +80,9 @@ class TokenBucket:
         return self.tokens
 
     def take(self, cost: float, now: float) -> bool:
-        self._refill(now)
+        if now > self.updated:  # _refill(now), inline: one take per SUBMIT
+            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
+            self.updated = now
         # a tiny epsilon absorbs float error from fractional refills
         if self.tokens + 1e-9 >= cost:
             self.tokens = max(0.0, self.tokens - cost)

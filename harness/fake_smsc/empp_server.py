@@ -74,6 +74,10 @@ STATUS_OK = 0
 STATUS_AUTH = 3
 STATUS_VERSION = 4
 SUBMIT2_ONLY = (1, 3)
+# read once: an enum member through its class costs ~0.2 us in CPython 3.11, and these are
+# looked at for every SUBMIT and DELIVER
+_BOUND = SessionState.BOUND
+_CLOSING = SessionState.CLOSING
 
 
 class EmppConnection:
@@ -114,7 +118,7 @@ class EmppConnection:
             self._held.append(item)
             return
         session = self.proto.session
-        if session is None or session.state is not SessionState.BOUND:
+        if session is None or session.state is not _BOUND:
             # cannot happen while bound (we unbind before the session stops being BOUND)
             self.counters["deliver_lost"] += 1
             self.server.counters["deliver_lost"] += 1
@@ -241,7 +245,7 @@ class EmppServer:
         self.counters: collections.Counter[str] = collections.Counter()
         self._connections: dict[SessionProtocol, EmppConnection] = {}
         self._ids = itertools.count(1)
-        self._dirty: list[EmppConnection] = []
+        self._dirty: dict[int, EmppConnection] = {}  # connection id -> connection, to flush
         self._flush_call: Any = None
         #: every connection ever made, most recent last (bounded)
         self.history: collections.deque[EmppConnection] = collections.deque(maxlen=1000)
@@ -383,10 +387,10 @@ class EmppServer:
                     now: float) -> None:
         pdu = event.pdu
         seq = event.sequence_id
-        if session.state is SessionState.CLOSING:
+        if session.state is _CLOSING:
             conn.counters["ignored_after_terminate"] += 1
             return
-        if session.state is not SessionState.BOUND:
+        if session.state is not _BOUND:
             conn.counters["requests_before_login"] += 1
             conn.close_reason = f"{type(pdu).__name__} before login"
             conn.state = "closed"
@@ -424,7 +428,7 @@ class EmppServer:
             self.counters["internal_errors"] += 1
             session.respond(seq, codec.SubmitResp(msg_id=bytes(10), result=10005))
             return
-        session.respond(seq, codec.SubmitResp(msg_id=out.msg_id.raw, result=out.result))
+        session.respond(seq, codec.SubmitResp(out.msg_id.raw, out.result))  # (msg_id, result)
         if out.result:
             conn.counters[f"submit_result_{out.result}"] += 1
             _log.info("connection #{id}: SUBMIT (Sequence_Id {seq}) refused with {result}: {reason}",
@@ -463,18 +467,14 @@ class EmppServer:
     def _schedule_flush(self, conn: EmppConnection) -> None:
         """DELIVERs are written at the end of the current turn: the model usually hands
         many at once (one timer run), so they go out in one write per connection."""
-        self._dirty.append(conn)
+        self._dirty[conn.id] = conn
         if self._flush_call is None:
             self._flush_call = self.clock.callLater(0, self._flush_dirty)
 
     def _flush_dirty(self) -> None:
         self._flush_call = None
-        dirty, self._dirty = self._dirty, []
-        seen: set[int] = set()
-        for conn in dirty:
-            if conn.id in seen:
-                continue
-            seen.add(conn.id)
+        dirty, self._dirty = self._dirty, {}
+        for conn in dirty.values():
             conn.proto.flush()
 
 

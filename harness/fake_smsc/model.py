@@ -20,6 +20,7 @@ from typing import Any
 from twisted.internet.base import ReactorBase
 from twisted.logger import Logger
 
+from smsdk import codec as _codec
 from smsdk import numbers as _numbers
 from smsdk.msgid import EmppMsgId
 from smsdk.text import classify, count, plan
@@ -47,7 +48,7 @@ from .items import (
     UnknownAccount,
 )
 from .network import Handset, Network, PendingConcat
-from .timefmt import WallClock, parse_at_time, yymmddhhmm
+from .timefmt import CHINA, WallClock, parse_at_time, yymmddhhmm
 
 __all__ = ["Account", "Enterprise", "Platform"]
 
@@ -70,6 +71,11 @@ R_GROUP = 15
 R_QUOTA = 17
 R_RATE = 10004
 R_BUSY = 10005
+
+_SUBMIT = _codec.Submit
+_OVERLOAD_PASSED = CheckResult("overload", R_BUSY, True, "")
+_DUPLICATE_OFF = CheckResult("duplicate", R_DUPLICATE, True, "duplicate check off")
+_DUPLICATE_PASSED = CheckResult("duplicate", R_DUPLICATE, True, "")
 
 
 class Enterprise:
@@ -162,19 +168,79 @@ class Account:
 class _Ctx:
     """One SUBMIT being checked."""
 
-    __slots__ = ("account", "rec", "content", "content_error", "numbers", "rendering",
-                 "now", "china")
+    __slots__ = ("account", "rec", "content", "content_error", "length", "numbers",
+                 "rendering", "now", "platform", "_china")
 
-    def __init__(self, account: Account, rec: SubmissionRecord, now: float,
-                 china: _dt.datetime) -> None:
+    def __init__(self, platform: Platform, account: Account, rec: SubmissionRecord,
+                 now: float) -> None:
+        self.platform = platform
         self.account = account
         self.rec = rec
         self.content: splitting.Content | None = None
         self.content_error: str | None = None
+        self.length: CheckResult | None = None  # the length check's result, with the reading
         self.numbers: list[str] = []
         self.rendering: splitting.Rendering | None = None
         self.now = now
-        self.china = china
+        self._china: _dt.datetime | None = None
+
+    @property
+    def china(self) -> _dt.datetime:
+        """China time of this SUBMIT (computed when a check or At_Time needs it)."""
+        if self._china is None:
+            self._china = self.platform.clock.china(self.now)
+        return self._china
+
+
+class _PerSecond:
+    """A value of the China-time clock that changes at most once a second (a report's
+    ``YYMMDDhhmm``, the billing month, the Msg_Id's time fields): ``self(u)`` for a UNIX
+    time ``u`` is ``fn(u)``, computed once per second.  The cache is skipped within 0.5 us
+    of the next second, where ``fromtimestamp`` rounds up, and before 1970."""
+
+    __slots__ = ("fn", "second", "value")
+
+    def __init__(self, fn: Callable[[float], Any]) -> None:
+        self.fn = fn
+        self.second = -1
+        self.value: Any = None
+
+    def __call__(self, u: float) -> Any:
+        sec = int(u)
+        if sec == self.second and u - sec < 0.9999995:
+            return self.value
+        value = self.fn(u)
+        if u >= 0 and u - sec < 0.9999995:
+            self.second, self.value = sec, value
+        return value
+
+
+def _china(u: float) -> _dt.datetime:
+    return _dt.datetime.fromtimestamp(u, CHINA)
+
+
+def _submit_fields(pdu: Any) -> tuple[tuple[str, ...], bytes, str, int, int, str, str, int]:
+    """(Dest_terminal_Id, Msg_Content, Src_Id, Msg_Fmt, TP_udhi, Service_Id, At_Time,
+    Registered_Delivery 0/1) of a SUBMIT: an ``smsdk.codec.Submit`` (whose fields the codec
+    has already typed) or anything with its field names."""
+    if type(pdu) is _SUBMIT:
+        return (pdu.dest_terminal_id, pdu.msg_content, pdu.src_id.strip(), pdu.msg_fmt,
+                pdu.tp_udhi, pdu.service_id, pdu.at_time,
+                0 if pdu.registered_delivery == 0 else 1)  # the jar coerces anything else to 1
+    dest_raw = _field(pdu, "dest_terminal_id", ())
+    if isinstance(dest_raw, (str, bytes)):
+        dest_raw = (dest_raw,)
+    rd = int(_field(pdu, "registered_delivery", 1))
+    return (
+        tuple(d.decode("ascii", "replace") if isinstance(d, bytes) else str(d) for d in dest_raw),
+        bytes(_field(pdu, "msg_content", b"")),
+        str(_field(pdu, "src_id", "")).strip(),
+        int(_field(pdu, "msg_fmt", 15)),
+        int(_field(pdu, "tp_udhi", 0)),
+        str(_field(pdu, "service_id", "")),
+        str(_field(pdu, "at_time", "")),
+        0 if rd == 0 else 1,
+    )
 
 
 _CHECK_RESULTS: dict[tuple[str, int, bool, str], CheckResult] = {}
@@ -189,6 +255,22 @@ def _check_result(name: str, code: int, passed: bool, detail: str = "") -> Check
         cr = CheckResult(name, code, passed, detail)
         if len(_CHECK_RESULTS) < 4096:
             _CHECK_RESULTS[key] = cr
+    return cr
+
+
+_PASSED: dict[tuple[str, Any], CheckResult] = {}
+
+
+def _passed(name: str, code: int, arg: Any, template: str) -> CheckResult:
+    """The passing CheckResult of check ``name`` whose detail is ``template.format(arg)``,
+    shared between SUBMITs with the same ``arg`` (the detail is only formatted once).
+    Each passing case has a template of its own."""
+    key = (template, arg)
+    cr = _PASSED.get(key)
+    if cr is None:
+        cr = CheckResult(name, code, True, template.format(arg))
+        if len(_PASSED) < 4096:
+            _PASSED[key] = cr
     return cr
 
 
@@ -246,13 +328,14 @@ class Platform:
         self._timer_firing = False
         # a real reactor refuses negative delays; a task.Clock takes them (see _arm)
         self._clamp_delay = isinstance(reactor, ReactorBase)
-        # per-second caches of China-time strings: (unix second, string)
-        self._yymm_cache: tuple[int, str] = (-1, "")
-        self._month_cache: tuple[int, str] = (-1, "")
-        # (Msg_Fmt, TP_udhi, Msg_Content, signature, splitting settings) -> (Content,
-        # Rendering): both frozen, so SUBMITs of the same text share them (decoded and
-        # rendered once); cleared when it reaches 1024 entries
-        self._readings: dict[tuple[Any, ...], tuple[splitting.Content, splitting.Rendering]] = {}
+        # (Msg_Fmt, TP_udhi, Msg_Content, signature, splitting and length settings) ->
+        # ``_read()``: frozen values, so SUBMITs of the same text share them (decoded,
+        # rendered and length-checked once); cleared when it reaches 1024 entries
+        self._readings: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        # China time, the report times and the billing month, once per second
+        self._china_second = _PerSecond(_china)
+        self._report_time = _PerSecond(lambda u: yymmddhhmm(_china(u)))
+        self._billing_month = _PerSecond(lambda u: _china(u).strftime("%Y-%m"))
         # (config.check_order, the bound check methods in that order)
         self._checks: tuple[Any, tuple[Callable[[_Ctx], CheckResult], ...]] = (None, ())
         self._listeners: list[Callable[[Any], None]] = []
@@ -750,62 +833,46 @@ class Platform:
         SUBMIT's Sequence_Id (reports carry it as SMSC_sequence).  The checks run in
         ``check_order``; the first that fails gives the result and the reason.  Reports
         and handset deliveries happen later on the clock (never inside this call)."""
-        acc = self.account(account_id)
+        acc = self._accounts.get(account_id) or self.account(account_id)
         ent = acc.enterprise
-        now = self.now()
-        china = self.clock.china(now)
-        dest_raw = _field(pdu, "dest_terminal_id", ())
-        if isinstance(dest_raw, (str, bytes)):
-            dest_raw = (dest_raw,)
-        dest = tuple(d.decode("ascii", "replace") if isinstance(d, bytes) else str(d)
-                     for d in dest_raw)
-        content = bytes(_field(pdu, "msg_content", b""))
-        rd = int(_field(pdu, "registered_delivery", 1))
-        rec = SubmissionRecord(
-            id=self._next_submission, account_id=acc.id, enterprise_id=ent.id, at=now,
-            via=via, sequence_id=sequence_id, src_id=str(_field(pdu, "src_id", "")).strip(),
-            dest=dest, msg_fmt=int(_field(pdu, "msg_fmt", 15)),
-            tp_udhi=int(_field(pdu, "tp_udhi", 0)), content=content, text="",
-            service_id=str(_field(pdu, "service_id", "")),
-            at_time=str(_field(pdu, "at_time", "")),
-            registered_delivery=0 if rd == 0 else 1,  # the jar coerces anything else to 1
-        )
+        now = self.reactor.seconds()
+        dest, content, src_id, msg_fmt, tp_udhi, service_id, at_time, rd = _submit_fields(pdu)
+        # positional (half the cost of keywords, one per SUBMIT): id, account_id,
+        # enterprise_id, at, via, sequence_id, src_id, dest, msg_fmt, tp_udhi, content, text,
+        # service_id, at_time, registered_delivery
+        rec = SubmissionRecord(self._next_submission, acc.id, ent.id, now, via, sequence_id,
+                               src_id, dest, msg_fmt, tp_udhi, content, "", service_id, at_time,
+                               rd)
         self._next_submission += 1
         self.counters["submits"] += 1
-        ctx = _Ctx(acc, rec, now, china)
+        ctx = _Ctx(self, acc, rec, now)
         cfg = self.config
-        key = (rec.msg_fmt, rec.tp_udhi, content, ent.signature, cfg.cut, cfg.part_chars,
-               cfg.part_chars_16)
-        cached = self._readings.get(key)
-        if cached is None:
-            try:
-                parsed = splitting.read_content(rec.msg_fmt, rec.tp_udhi, content)
-            except splitting.ContentError as e:
-                ctx.content_error = str(e)
-            else:
-                cached = (parsed, splitting.render(
-                    parsed, ent.signature, cut=cfg.cut, part_chars=cfg.part_chars,
-                    part_chars_16=cfg.part_chars_16))
-                if len(self._readings) >= 1024:
-                    self._readings.clear()
-                self._readings[key] = cached
-        if cached is not None:
-            ctx.content, ctx.rendering = cached
-            rec.text = cached[0].text
-            if cached[0].decode_problem:
-                rec.notes.append(f"Msg_Content does not decode cleanly: {cached[0].decode_problem}")
+        key = (msg_fmt, tp_udhi, content, ent.signature, cfg.cut, cfg.part_chars,
+               cfg.part_chars_16, cfg.single_max, cfg.single_max_ascii)
+        reading = self._readings.get(key)
+        if reading is None:
+            reading = self._read(msg_fmt, tp_udhi, content, ent.signature)
+            if len(self._readings) >= 1024:
+                self._readings.clear()
+            self._readings[key] = reading
+        ctx.content, ctx.rendering, ctx.length, ctx.content_error = reading
+        if ctx.content is not None:
+            rec.text = ctx.content.text
+            if ctx.content.decode_problem:
+                rec.notes.append(f"Msg_Content does not decode cleanly: {ctx.content.decode_problem}")
 
         checks = self._checks
         if checks[0] is not cfg.check_order:
             checks = self._checks = (cfg.check_order, tuple(
                 getattr(self, f"_check_{name}") for name in cfg.check_order))
+        done = rec.checks
         for check_fn in checks[1]:
             check = check_fn(ctx)
-            rec.checks.append(check)
+            done.append(check)
             if not check.passed:
                 rec.result = check.code
                 rec.reason = f"{check.name}: {check.detail}"
-                self._records_add(self._submissions, rec)
+                self._submissions.append(rec)
                 self.counters[f"refused_{check.code}"] += 1
                 self._emit(rec)
                 return SubmitOutcome(check.code, ZERO_MSG_ID, rec.reason, (), rec)
@@ -813,29 +880,40 @@ class Platform:
 
     # -- the checks (each returns a CheckResult; see config.DEFAULT_CHECK_ORDER)
 
-    def _check_length(self, ctx: _Ctx) -> CheckResult:
-        if ctx.content_error is not None:
-            return _check_result("length", R_TOO_LONG, False, ctx.content_error)
-        c = ctx.content
-        assert c is not None
-        problem = splitting.length_problem(
-            c, ctx.account.enterprise.signature, single_max=self.config.single_max,
-            single_max_ascii=self.config.single_max_ascii)
+    def _read(self, msg_fmt: int, tp_udhi: int, content: bytes, signature: str
+              ) -> tuple[splitting.Content | None, splitting.Rendering | None, CheckResult, str | None]:
+        """What a Msg_Content is (frozen values, shared by equal SUBMITs): (its reading,
+        its rendering with ``signature``, the length check's result, the reason it cannot
+        be read or None)."""
+        cfg = self.config
+        try:
+            parsed = splitting.read_content(msg_fmt, tp_udhi, content)
+        except splitting.ContentError as e:
+            return None, None, _check_result("length", R_TOO_LONG, False, str(e)), str(e)
+        rendering = splitting.render(parsed, signature, cut=cfg.cut, part_chars=cfg.part_chars,
+                                     part_chars_16=cfg.part_chars_16)
+        problem = splitting.length_problem(parsed, signature, single_max=cfg.single_max,
+                                           single_max_ascii=cfg.single_max_ascii)
         if problem:
-            return _check_result("length", R_TOO_LONG, False, problem)
-        if c.tp_udhi:
-            what = (f"UDH part {c.number}/{c.total} (ref {c.reference}), {c.chars} chars"
-                    if c.is_part else f"UDH without concatenation, {c.chars} chars")
+            return parsed, rendering, _check_result("length", R_TOO_LONG, False, problem), None
+        if parsed.tp_udhi:
+            what = (f"UDH part {parsed.number}/{parsed.total} (ref {parsed.reference}), "
+                    f"{parsed.chars} chars" if parsed.is_part
+                    else f"UDH without concatenation, {parsed.chars} chars")
         else:
-            what = f"{c.chars} chars"
-        return _check_result("length", R_TOO_LONG, True, what)
+            what = f"{parsed.chars} chars"
+        return parsed, rendering, _check_result("length", R_TOO_LONG, True, what), None
+
+    def _check_length(self, ctx: _Ctx) -> CheckResult:
+        assert ctx.length is not None
+        return ctx.length
 
     def _check_src_id(self, ctx: _Ctx) -> CheckResult:
         acc = ctx.account
         src = ctx.rec.src_id
         if not src:
             ctx.rec.src_id = acc.id
-            return _check_result("src_id", R_SRC_ID, True, "empty Src_Id: the account's own number")
+            return _passed("src_id", R_SRC_ID, "", "empty Src_Id: the account's own number")
         limit = self.config.src_id_max
         if not (src.isascii() and src.isdigit()):
             return _check_result("src_id", R_SRC_ID, False, f"Src_Id {src!r} is not all digits")
@@ -849,14 +927,18 @@ class Platform:
             return _check_result("src_id", R_SRC_ID, False,
                                f"Src_Id {src} is not a registered extension code of enterprise "
                                f"{acc.enterprise.id} (FAQ-2.5.8)")
-        return _check_result("src_id", R_SRC_ID, True, f"Src_Id {src}")
+        return _passed("src_id", R_SRC_ID, src, "Src_Id {}")
 
     def _check_dest(self, ctx: _Ctx) -> CheckResult:
         dest = ctx.rec.dest
         if not dest:
             return _check_result("dest", R_DEST, False, "no Dest_terminal_Id")
         numbers = []
+        is_normal = _numbers.is_normal
         for i, d in enumerate(dest):
+            if is_normal(d):
+                numbers.append(d)
+                continue
             checked = _numbers.check(d)
             if checked.number is None:
                 assert checked.rejection is not None
@@ -865,25 +947,25 @@ class Platform:
                                    "the whole packet is refused (FAQ-2.1.9)")
             numbers.append(checked.number)
         ctx.numbers = numbers
-        return _check_result("dest", R_DEST, True, f"{len(numbers)} valid numbers")
+        return _passed("dest", R_DEST, len(numbers), "{} valid numbers")
 
-    def _count_dest(self, ctx: _Ctx) -> int:
-        return len(ctx.numbers) if ctx.numbers else len(ctx.rec.dest)
+    # The checks count the valid numbers, or the Dest_terminal_Ids when ``check_order`` puts
+    # them before "dest": ``len(ctx.numbers or ctx.rec.dest)``.
 
     def _check_group(self, ctx: _Ctx) -> CheckResult:
-        n = self._count_dest(ctx)
+        n = len(ctx.numbers or ctx.rec.dest)
         limit = min(ctx.account.enterprise.group_send_limit, self.config.max_dest)
         if n > limit:
             return _check_result("group", R_GROUP, False,
                                f"{n} numbers in one SUBMIT; enterprise {ctx.account.enterprise.id} "
                                f"allows {limit} (group_send_limit, FAQ-2.2.5)")
-        return _check_result("group", R_GROUP, True, f"{n} <= {limit}")
+        return _passed("group", R_GROUP, (n, limit), "{0[0]} <= {0[1]}")
 
     def _check_rate(self, ctx: _Ctx) -> CheckResult:
         b = ctx.account.bucket
-        cost = max(1, self._count_dest(ctx))
+        cost = len(ctx.numbers or ctx.rec.dest) or 1
         if b.take(cost, ctx.now):
-            return _check_result("rate", R_RATE, True, f"took {cost} tokens")
+            return _passed("rate", R_RATE, cost, "took {} tokens")
         wait = b.wait_for(cost, ctx.now)
         return _check_result("rate", R_RATE, False,
                            f"sending too fast: this SUBMIT costs {cost} (1 per recipient), "
@@ -901,26 +983,27 @@ class Platform:
             return _check_result("overload", R_BUSY, False,
                                f"platform overloaded (injected with probability {p:g}); retry "
                                "later (FAQ-2.2.8)")
-        return _check_result("overload", R_BUSY, True, "")
+        return _OVERLOAD_PASSED
 
     def _check_service_id(self, ctx: _Ctx) -> CheckResult:
         sid = ctx.rec.service_id
         if not self.strict_service_id:
-            return _check_result("service_id", R_SERVICE_ID, True,
-                               f"Service_Id {sid!r} ignored (strict_service_id off)")
+            return _passed("service_id", R_SERVICE_ID, sid, "Service_Id {!r} ignored (strict_service_id off)")
         if sid not in self.config.service_ids:
             return _check_result("service_id", R_SERVICE_ID, False,
                                f"Service_Id {sid!r} is not one of "
                                f"{', '.join(self.config.service_ids)} (FAQ-2.5.7)")
-        return _check_result("service_id", R_SERVICE_ID, True, f"Service_Id {sid}")
+        return _passed("service_id", R_SERVICE_ID, sid, "Service_Id {}")
 
     def _quota_cost(self, ctx: _Ctx) -> int:
         per = ctx.rendering.billing if ctx.rendering is not None else 1
-        return per * max(1, self._count_dest(ctx))
+        return per * (len(ctx.numbers or ctx.rec.dest) or 1)
 
     def _check_quota(self, ctx: _Ctx) -> CheckResult:
         cost = self._quota_cost(ctx)
         acc = ctx.account
+        if acc.quota is None and acc.enterprise.quota is None:  # the usual case: no quota
+            return _passed("quota", R_QUOTA, cost, "{} SMS")
         left = acc.quota_left()
         if left is not None and cost > left:
             return _check_result("quota", R_QUOTA, False,
@@ -932,7 +1015,7 @@ class Platform:
                                f"enterprise {acc.enterprise.id}'s quota is used up: this SUBMIT "
                                f"needs {cost} SMS, {eleft} of {acc.enterprise.quota} left "
                                "(QUOTA_EXHAUSTED)")
-        return _check_result("quota", R_QUOTA, True, f"{cost} SMS")
+        return _passed("quota", R_QUOTA, cost, "{} SMS")
 
     def _dup_keys(self, ctx: _Ctx) -> list[tuple[str, str, bytes, str]]:
         c = ctx.content
@@ -944,7 +1027,7 @@ class Platform:
 
     def _check_duplicate(self, ctx: _Ctx) -> CheckResult:
         if not self.duplicate_check:
-            return _check_result("duplicate", R_DUPLICATE, True, "duplicate check off")
+            return _DUPLICATE_OFF
         window = self.config.duplicate_window
         for key in self._dup_keys(ctx):
             seen = self._dup.get(key)
@@ -952,7 +1035,7 @@ class Platform:
                 return _check_result("duplicate", R_DUPLICATE, False,
                                    f"the same text went to {key[1]} {ctx.now - seen:g} s ago "
                                    f"(duplicate_window {window:g} s)")
-        return _check_result("duplicate", R_DUPLICATE, True, "")
+        return _DUPLICATE_PASSED
 
     # -- acceptance
 
@@ -960,7 +1043,7 @@ class Platform:
         rec, acc = ctx.rec, ctx.account
         numbers = ctx.numbers
         n = len(numbers)
-        base = self.msgids.allocate(ctx.china, n)
+        base = self.msgids.allocate(self._china_second(self.clock.epoch + ctx.now), n)
         rec.msg_id = base
         rec.recipients = [Recipient(i, num, base + i if i else base) for i, num in enumerate(numbers)]
         rec.rendering = ctx.rendering
@@ -976,7 +1059,7 @@ class Platform:
         rec.reason = "accepted"
         rec.state = "accepted"
         self.counters["accepted"] += 1
-        self._records_add(self._submissions, rec)
+        self._submissions.append(rec)
 
         due = ctx.now
         if rec.at_time.strip("\x00 "):
@@ -998,7 +1081,8 @@ class Platform:
             self._scheduled[rec.id] = (rec, call)
         else:
             self._soon(0.0, self._send, rec)
-        self._emit(rec)
+        if self._listeners:
+            self._emit(rec)
         return SubmitOutcome(OK, base, "accepted", rec.msg_ids, rec)
 
     def scheduled(self, account_id: str | None = None) -> list[SubmissionRecord]:
@@ -1070,7 +1154,7 @@ class Platform:
     def _receive(self, rec: SubmissionRecord, r: Recipient) -> None:
         """The handset gets what the platform sends it for this SUBMIT."""
         rend: splitting.Rendering = rec.rendering
-        now = self.now()
+        now = self.reactor.seconds()
         h = self._handsets.get(r.number)
         if h is None:
             h = self._handsets[r.number] = Handset(r.number)
@@ -1111,48 +1195,24 @@ class Platform:
     def _show(self, h: Handset, msg: ReceivedMessage) -> None:
         h.messages.append(msg)
         self.counters["handset_messages"] += 1
-        self._emit(msg)
+        if self._listeners:
+            self._emit(msg)
 
     def _bill(self, account_id: str, n: int, now: float) -> None:
-        u = self.clock.epoch + now
-        sec = int(u)
-        cached = self._month_cache
-        if cached[0] == sec and u - sec < 0.9999995:
-            month = cached[1]
-        else:
-            month = self.clock.china(now).strftime("%Y-%m")
-            if u >= 0 and u - sec < 0.9999995:
-                self._month_cache = (sec, month)
-        self._billing[(account_id, month)] += n
+        self._billing[(account_id, self._billing_month(self.clock.epoch + now))] += n
         self.counters["billed"] += n
 
-    def _yymmddhhmm(self, t: float) -> str:
-        """``yymmddhhmm(self.clock.china(t))``, computed once per second of the clock (the
-        cache is skipped within 0.5 us of the next second, where fromtimestamp rounds up)."""
-        u = self.clock.epoch + t
-        sec = int(u)
-        cached = self._yymm_cache
-        if cached[0] == sec and u - sec < 0.9999995:
-            return cached[1]
-        text = yymmddhhmm(self.clock.china(t))
-        if u >= 0 and u - sec < 0.9999995:
-            self._yymm_cache = (sec, text)
-        return text
-
     def _report(self, rec: SubmissionRecord, r: Recipient, stat: str, why: str) -> None:
-        now = self.now()
+        now = self.reactor.seconds()
         if rec.sequence_id is not None:
             seq = rec.sequence_id
         else:
             self._smsc_seq = (self._smsc_seq + 1) & 0xFFFFFFFF
             seq = self._smsc_seq
-        item = ReportItem(
-            account_id=rec.account_id, msg_id=r.msg_id, stat=stat,
-            submit_time=self._yymmddhhmm(rec.at),
-            done_time=self._yymmddhhmm(now), dest_terminal_id=r.number,
-            smsc_sequence=seq, src_id=rec.src_id, service_id=rec.service_id,
-            generated_at=now, submission_id=rec.id,
-        )
+        epoch = self.clock.epoch
+        item = ReportItem(rec.account_id, r.msg_id, stat, self._report_time(epoch + rec.at),
+                          self._report_time(epoch + now), r.number, seq, rec.src_id,
+                          rec.service_id, now, rec.id)
         r.state = "reported"
         r.stat = stat
         r.report = item
@@ -1170,8 +1230,9 @@ class Platform:
             else:
                 rr.state, rr.delivered_to = self._route(acc, item, rr)
         rec.notes.append(f"{r.number}: {stat} ({why})")
-        self._records_add(self._reports, rr)
-        self._emit(rr)
+        self._reports.append(rr)
+        if self._listeners:
+            self._emit(rr)
 
     # ------------------------------------------------------------------ MO
 
@@ -1211,7 +1272,7 @@ class Platform:
             self._next_mo += 1
             mr = MoRecord(item, "pending")
             mr.state, mr.delivered_to = self._route(target, item, mr)
-            self._records_add(self._mos, mr)
+            self._mos.append(mr)
             self.counters["mo"] += 1
             items.append(item)
             records.append(mr)
@@ -1341,9 +1402,6 @@ class Platform:
                 _log.failure("a platform listener raised")
 
     # ------------------------------------------------------------------ retention
-
-    def _records_add(self, dq: collections.deque[Any], rec: Any) -> None:
-        dq.append(rec)
 
     def _tick(self) -> None:
         self.purge()

@@ -67,11 +67,17 @@ class Checked:
         return self.number is not None
 
 
+def is_normal(text: str) -> bool:
+    """True when ``text`` already is a normal mainland mobile number (11 ASCII digits,
+    1[3-9]…): the common case of a big campaign, which :func:`check` passes unchanged."""
+    return len(text) == 11 and text.isascii() and text.isdigit() and text[0] == "1" and text[1] in "3456789"
+
+
 def check(given: object) -> Checked:
     """Normalise one recipient: strip separators, a leading +86/0086/86, keep 11 digits."""
     text = "" if given is None else str(given)
-    if len(text) == 11 and text.isascii() and text.isdigit() and text[0] == "1" and text[1] in "3456789":
-        return Checked(text, text, None)  # already normal: the common case of a big campaign
+    if is_normal(text):
+        return Checked(text, text, None)
     compact = _SEPARATORS.sub("", text)
     if not compact:
         return Checked(text, None, Rejection.EMPTY)
