@@ -73,12 +73,16 @@ def serve(config_path: str, profile: str | None) -> None:
     from twisted.internet import reactor
 
     sys.path.insert(0, os.path.join(os.path.dirname(os.path.abspath(__file__)), "..", "harness"))
-    from smsdk_harness.fake_smsc.runner import FakeSmsc
+    from smsdk_harness.fake_smsc.runner import FakeSmsc, tune_gc_for_server
 
-    gc.freeze()
-    if os.environ.get("FAKE_LOAD_GC") == "off":
-        gc.disable()
     fake = FakeSmsc.start(config_path, reactor=reactor, port=0, control_port=0)
+    gc_mode = os.environ.get("FAKE_LOAD_GC", "server")
+    if gc_mode == "off":
+        gc.disable()
+    elif gc_mode == "server":  # what `smsdk fake-smsc` does
+        tune_gc_for_server()
+    else:  # "default": CPython's thresholds, start-up frozen
+        gc.freeze()
     print(f"{fake.port} {fake.control_port}", flush=True)
     profiler = None
     if profile:
@@ -285,8 +289,10 @@ def main(argv: list[str] | None = None) -> None:
                         help="retention_days of the platform, in seconds (default 7 days)")
     parser.add_argument("--timeout", type=float, default=600.0)
     parser.add_argument("--profile", help="run the platform under cProfile, stats to this file")
-    parser.add_argument("--platform-gc", choices=["on", "off"], default="on",
-                        help="Python's cyclic GC in the platform process (off: to see its cost)")
+    parser.add_argument("--platform-gc", choices=["server", "default", "off"], default="server",
+                        help="Python's cyclic GC in the platform process: server = what `smsdk "
+                             "fake-smsc` sets (tune_gc_for_server), default = CPython's thresholds, "
+                             "off = disabled (to see its cost)")
     parser.add_argument("--json", help="also write the results to this file")
     parser.add_argument("--serve", help=argparse.SUPPRESS)
     parser.add_argument("--one", nargs=4, metavar=("CLIENT", "MESSAGES", "WINDOW", "GROUP"),
