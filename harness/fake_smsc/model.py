@@ -168,8 +168,8 @@ class Account:
 class _Ctx:
     """One SUBMIT being checked."""
 
-    __slots__ = ("account", "rec", "content", "content_error", "length", "numbers",
-                 "rendering", "now", "platform", "_china")
+    __slots__ = ("account", "rec", "content", "length", "numbers", "rendering", "now",
+                 "platform", "_china")
 
     def __init__(self, platform: Platform, account: Account, rec: SubmissionRecord,
                  now: float) -> None:
@@ -177,7 +177,6 @@ class _Ctx:
         self.account = account
         self.rec = rec
         self.content: splitting.Content | None = None
-        self.content_error: str | None = None
         self.length: CheckResult | None = None  # the length check's result, with the reading
         self.numbers: list[str] = []
         self.rendering: splitting.Rendering | None = None
@@ -855,7 +854,7 @@ class Platform:
             if len(self._readings) >= 1024:
                 self._readings.clear()
             self._readings[key] = reading
-        ctx.content, ctx.rendering, ctx.length, ctx.content_error = reading
+        ctx.content, ctx.rendering, ctx.length = reading
         if ctx.content is not None:
             rec.text = ctx.content.text
             if ctx.content.decode_problem:
@@ -881,28 +880,28 @@ class Platform:
     # -- the checks (each returns a CheckResult; see config.DEFAULT_CHECK_ORDER)
 
     def _read(self, msg_fmt: int, tp_udhi: int, content: bytes, signature: str
-              ) -> tuple[splitting.Content | None, splitting.Rendering | None, CheckResult, str | None]:
-        """What a Msg_Content is (frozen values, shared by equal SUBMITs): (its reading,
-        its rendering with ``signature``, the length check's result, the reason it cannot
-        be read or None)."""
+              ) -> tuple[splitting.Content | None, splitting.Rendering | None, CheckResult]:
+        """What a Msg_Content is (frozen values, shared by equal SUBMITs): (its reading and
+        its rendering with ``signature``, both None when it cannot be read, and the length
+        check's result, which then says why)."""
         cfg = self.config
         try:
             parsed = splitting.read_content(msg_fmt, tp_udhi, content)
         except splitting.ContentError as e:
-            return None, None, _check_result("length", R_TOO_LONG, False, str(e)), str(e)
+            return None, None, _check_result("length", R_TOO_LONG, False, str(e))
         rendering = splitting.render(parsed, signature, cut=cfg.cut, part_chars=cfg.part_chars,
                                      part_chars_16=cfg.part_chars_16)
         problem = splitting.length_problem(parsed, signature, single_max=cfg.single_max,
                                            single_max_ascii=cfg.single_max_ascii)
         if problem:
-            return parsed, rendering, _check_result("length", R_TOO_LONG, False, problem), None
+            return parsed, rendering, _check_result("length", R_TOO_LONG, False, problem)
         if parsed.tp_udhi:
             what = (f"UDH part {parsed.number}/{parsed.total} (ref {parsed.reference}), "
                     f"{parsed.chars} chars" if parsed.is_part
                     else f"UDH without concatenation, {parsed.chars} chars")
         else:
             what = f"{parsed.chars} chars"
-        return parsed, rendering, _check_result("length", R_TOO_LONG, True, what), None
+        return parsed, rendering, _check_result("length", R_TOO_LONG, True, what)
 
     def _check_length(self, ctx: _Ctx) -> CheckResult:
         assert ctx.length is not None
@@ -1266,7 +1265,7 @@ class Platform:
         now = self.now()
         items, records = [], []
         for fmt, udhi, content, ptext in parts:
-            msg_id = self.msgids.allocate(self.clock.china(now), 1)
+            msg_id = self.msgids.allocate(self._china_second(self.clock.epoch + now), 1)
             item = MoItem(msg_id, sender, dest, fmt, udhi, content, ptext, target.id, now,
                           "", self._next_mo)
             self._next_mo += 1
