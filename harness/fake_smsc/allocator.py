@@ -33,21 +33,12 @@ class MsgIdAllocator:
         """The base id M of a group of ``n`` (>= 1) ids; the group is M … M+n−1."""
         if n < 1:
             raise ValueError(f"a Msg_Id group has at least 1 id, not {n}")
-        if now is self._head_time:  # the same datetime as last time (a per-second cache's)
-            prefix = self._head_prefix
-        else:
-            prefix = (now.month, now.day, now.hour, now.minute, now.second)
-            self._head_time = now
-        if prefix != self._head_prefix:
-            # the id with sequence 0 for this second (the sequence is the low 16 bits):
-            # packed once per second of the clock, not once per SUBMIT
-            self._head = CmppMsgId.pack(
-                month=now.month, day=now.day, hour=now.hour, minute=now.minute,
-                second=now.second, gateway=self.gateway, sequence=0,
-            ).value
-            self._head_prefix = prefix
+        if now is not self._head_time:  # (a per-second cache hands the same datetime)
+            self._new_time(now)
+        prefix = self._head_prefix
         base = self._head | self.sequence
-        if prefix == self._last_prefix and base <= self._last_end:
+        # the same prefix object while the second lasts (see _new_time): `is` is `==`
+        if prefix is self._last_prefix and base <= self._last_end:
             # Same second, and a carry (or a wrapped counter) would repeat an id: go on
             # right after the previous group instead.
             base = self._last_end + 1
@@ -58,6 +49,19 @@ class MsgIdAllocator:
         self._last_end = end
         self.sequence = (end + 1) & 0xFFFF
         return EmppMsgId.from_int(base)
+
+    def _new_time(self, now: _dt.datetime) -> None:
+        """The clock moved on: the id with sequence 0 for this second (the sequence is the
+        low 16 bits), packed once per second of the clock, not once per SUBMIT."""
+        self._head_time = now
+        prefix = (now.month, now.day, now.hour, now.minute, now.second)
+        if prefix == self._head_prefix:
+            return  # another datetime of the same second: keep the prefix object
+        self._head = CmppMsgId.pack(
+            month=now.month, day=now.day, hour=now.hour, minute=now.minute,
+            second=now.second, gateway=self.gateway, sequence=0,
+        ).value
+        self._head_prefix = prefix
 
 
 class TokenBucket:

@@ -78,6 +78,8 @@ SUBMIT2_ONLY = (1, 3)
 # looked at for every SUBMIT and DELIVER
 _BOUND = SessionState.BOUND
 _CLOSING = SessionState.CLOSING
+# the per-link counter of each kind of DELIVER (ReportItem.kind, MoItem.kind)
+_DELIVERS_OF_KIND = {"report": "delivers_report", "mo": "delivers_mo"}
 
 
 class EmppConnection:
@@ -128,17 +130,19 @@ class EmppConnection:
         pdu = item.deliver_pdu()
         now = self.server.clock.seconds()
         seq = session.send(pdu, now, await_response=False)
-        self.counters["delivers"] += 1
-        self.counters["delivers_" + item.kind] += 1
-        self.server.counters["delivers"] += 1
-        track = self.server.settings.deliver_track
+        counters = self.counters
+        counters["delivers"] += 1
+        counters[_DELIVERS_OF_KIND[item.kind]] += 1
+        server = self.server
+        server.counters["delivers"] += 1
+        track = server.settings.deliver_track
         if track:
             awaiting = self._awaiting
             awaiting[seq] = (pdu.msg_id, now)
             if len(awaiting) > track:
                 awaiting.popitem(last=False)
                 self.counters["deliver_unacked"] += 1
-        self.server._schedule_flush(self)
+        server._schedule_flush(self)
 
     def kicked(self) -> None:
         """A newer login of the same account took over: TERMINATE this one (20000)."""

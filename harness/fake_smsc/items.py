@@ -15,6 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
+from smsdk import codec as _codec
 from smsdk._frozen import frozen
 from smsdk.msgid import EmppMsgId
 
@@ -37,18 +38,6 @@ __all__ = [
     "UnknownAccount",
     "ZERO_MSG_ID",
 ]
-
-def _codec() -> Any:
-    """``smsdk.codec``, imported on first use (once: DELIVERs are built per report)."""
-    global _CODEC
-    if _CODEC is None:
-        from smsdk import codec
-
-        _CODEC = codec
-    return _CODEC
-
-
-_CODEC: Any = None
 
 #: The Msg_Id a refused SUBMIT is answered with.
 ZERO_MSG_ID = EmppMsgId(bytes(10))
@@ -223,9 +212,9 @@ class ReportItem:
         # positional, in the codec's field order (about half the cost of keywords: one is
         # made per report): msg_id, stat, submit_time, done_time, dest_terminal_id,
         # smsc_sequence
-        return _codec().StatusReport(self.msg_id.raw, self.stat, self.submit_time,
-                                     self.done_time, self.dest_terminal_id,
-                                     self.smsc_sequence & 0xFFFFFFFF)
+        return _codec.StatusReport(self.msg_id.raw, self.stat, self.submit_time,
+                                   self.done_time, self.dest_terminal_id,
+                                   self.smsc_sequence & 0xFFFFFFFF)
 
     def deliver_pdu(self, msg_id: EmppMsgId | None = None) -> Any:
         """An ``smsdk.codec.Deliver`` carrying this report (``msg_id``: the DELIVER's own
@@ -233,8 +222,8 @@ class ReportItem:
         # positional, in the codec's field order: msg_id, dest_id, service_id, tp_pid,
         # tp_udhi, msg_fmt, src_terminal_id, src_terminal_type, registered_delivery,
         # msg_content, link_id
-        return _codec().Deliver((msg_id or self.msg_id).raw, self.src_id, self.service_id[:10],
-                                0, 0, 0, self.dest_terminal_id, 0, 1, self.status_report(), "")
+        return _codec.Deliver((msg_id or self.msg_id).raw, self.src_id, self.service_id[:10],
+                              0, 0, 0, self.dest_terminal_id, 0, 1, self.status_report(), "")
 
 
 @frozen
@@ -260,8 +249,7 @@ class MoItem:
 
     def deliver_pdu(self) -> Any:
         """An ``smsdk.codec.Deliver`` carrying this MO."""
-        codec = _codec()
-        return codec.Deliver(
+        return _codec.Deliver(
             msg_id=self.msg_id.raw, dest_id=self.dest_id, service_id=self.service_id[:10],
             tp_pid=0, tp_udhi=self.tp_udhi, msg_fmt=self.msg_fmt,
             src_terminal_id=self.src_terminal_id, src_terminal_type=0,

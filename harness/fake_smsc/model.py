@@ -14,7 +14,7 @@ import collections
 import datetime as _dt
 import heapq
 import random
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
 from twisted.internet.base import ReactorBase
@@ -73,6 +73,9 @@ R_RATE = 10004
 R_BUSY = 10005
 
 _SUBMIT = _codec.Submit
+# enum members read once (through their class each costs ~0.2 us in CPython 3.11)
+_UNICOM = _numbers.Carrier.UNICOM
+_TELECOM = _numbers.Carrier.TELECOM
 _OVERLOAD_PASSED = CheckResult("overload", R_BUSY, True, "")
 _DUPLICATE_OFF = CheckResult("duplicate", R_DUPLICATE, True, "duplicate check off")
 _DUPLICATE_PASSED = CheckResult("duplicate", R_DUPLICATE, True, "")
@@ -169,7 +172,7 @@ class _Ctx:
     """One SUBMIT being checked."""
 
     __slots__ = ("account", "rec", "content", "length", "numbers", "rendering", "now",
-                 "platform", "_china")
+                 "platform", "_china", "cost")
 
     def __init__(self, platform: Platform, account: Account, rec: SubmissionRecord,
                  now: float) -> None:
@@ -178,10 +181,11 @@ class _Ctx:
         self.rec = rec
         self.content: splitting.Content | None = None
         self.length: CheckResult | None = None  # the length check's result, with the reading
-        self.numbers: list[str] = []
+        self.numbers: Sequence[str] = ()  # the valid numbers, once "dest" has run
         self.rendering: splitting.Rendering | None = None
         self.now = now
         self._china: _dt.datetime | None = None
+        self.cost = -1  # the quota cost, once computed (Platform._quota_cost)
 
     @property
     def china(self) -> _dt.datetime:
@@ -195,7 +199,8 @@ class _PerSecond:
     """A value of the China-time clock that changes at most once a second (a report's
     ``YYMMDDhhmm``, the billing month, the Msg_Id's time fields): ``self(u)`` for a UNIX
     time ``u`` is ``fn(u)``, computed once per second.  The cache is skipped within 0.5 us
-    of the next second, where ``fromtimestamp`` rounds up, and before 1970."""
+    of the next second, where ``fromtimestamp`` rounds up, and before 1970.  Callers keep
+    the bound ``get`` (cheaper to call than an instance with ``__call__``)."""
 
     __slots__ = ("fn", "second", "value")
 
@@ -204,7 +209,7 @@ class _PerSecond:
         self.second = -1
         self.value: Any = None
 
-    def __call__(self, u: float) -> Any:
+    def get(self, u: float) -> Any:
         sec = int(u)
         if sec == self.second and u - sec < 0.9999995:
             return self.value
@@ -257,20 +262,51 @@ def _check_result(name: str, code: int, passed: bool, detail: str = "") -> Check
     return cr
 
 
-_PASSED: dict[tuple[str, Any], CheckResult] = {}
+class _Passing(dict):  # type: ignore[type-arg]
+    """The passing CheckResults of one check, by the value its detail shows: ``self[arg]``
+    is ``CheckResult(name, code, True, template.format(arg))``, made once per ``arg`` and
+    shared between SUBMITs (a plain dict lookup on the hot path; at most 4096 kept)."""
+
+    __slots__ = ("name", "code", "template")
+
+    def __init__(self, name: str, code: int, template: str) -> None:
+        super().__init__()
+        self.name, self.code, self.template = name, code, template
+
+    def __missing__(self, arg: Any) -> CheckResult:
+        cr = CheckResult(self.name, self.code, True, self.template.format(arg))
+        if len(self) < 4096:
+            self[arg] = cr
+        return cr
 
 
-def _passed(name: str, code: int, arg: Any, template: str) -> CheckResult:
-    """The passing CheckResult of check ``name`` whose detail is ``template.format(arg)``,
-    shared between SUBMITs with the same ``arg`` (the detail is only formatted once).
-    Each passing case has a template of its own."""
-    key = (template, arg)
-    cr = _PASSED.get(key)
-    if cr is None:
-        cr = CheckResult(name, code, True, template.format(arg))
-        if len(_PASSED) < 4096:
-            _PASSED[key] = cr
-    return cr
+_SRC_ID_EMPTY = CheckResult("src_id", R_SRC_ID, True, "empty Src_Id: the account's own number")
+_SRC_ID_OK = _Passing("src_id", R_SRC_ID, "Src_Id {}")
+_DEST_OK = _Passing("dest", R_DEST, "{} valid numbers")
+_GROUP_OK = _Passing("group", R_GROUP, "{0[0]} <= {0[1]}")
+_RATE_OK = _Passing("rate", R_RATE, "took {} tokens")
+_SERVICE_ID_IGNORED = _Passing("service_id", R_SERVICE_ID, "Service_Id {!r} ignored (strict_service_id off)")
+_SERVICE_ID_OK = _Passing("service_id", R_SERVICE_ID, "Service_Id {}")
+_QUOTA_OK = _Passing("quota", R_QUOTA, "{} SMS")
+
+
+class _Keys(dict):  # type: ignore[type-arg]
+    """``self[x]`` is ``prefix + x``, made once (a counter name per Stat, say)."""
+
+    __slots__ = ("prefix",)
+
+    def __init__(self, prefix: str) -> None:
+        super().__init__()
+        self.prefix = prefix
+
+    def __missing__(self, x: str) -> str:
+        key = self.prefix + x
+        if len(self) < 4096:
+            self[x] = key
+        return key
+
+
+_STAT_COUNTERS = _Keys("stat_")
 
 
 def _field(pdu: Any, name: str, default: Any) -> Any:
@@ -327,14 +363,16 @@ class Platform:
         self._timer_firing = False
         # a real reactor refuses negative delays; a task.Clock takes them (see _arm)
         self._clamp_delay = isinstance(reactor, ReactorBase)
-        # (Msg_Fmt, TP_udhi, Msg_Content, signature, splitting and length settings) ->
-        # ``_read()``: frozen values, so SUBMITs of the same text share them (decoded,
-        # rendered and length-checked once); cleared when it reaches 1024 entries
+        # (Msg_Fmt, TP_udhi, Msg_Content, signature) -> ``_read()``: frozen values, so
+        # SUBMITs of the same text share them (decoded, rendered and length-checked once);
+        # cleared when it reaches 1024 entries, and whenever ``config`` (whose splitting and
+        # length settings a reading depends on) is another object
         self._readings: dict[tuple[Any, ...], tuple[Any, ...]] = {}
+        self._readings_config = config
         # China time, the report times and the billing month, once per second
-        self._china_second = _PerSecond(_china)
-        self._report_time = _PerSecond(lambda u: yymmddhhmm(_china(u)))
-        self._billing_month = _PerSecond(lambda u: _china(u).strftime("%Y-%m"))
+        self._china_second = _PerSecond(_china).get
+        self._report_time = _PerSecond(lambda u: yymmddhhmm(_china(u))).get
+        self._billing_month = _PerSecond(lambda u: _china(u).strftime("%Y-%m")).get
         # (config.check_order, the bound check methods in that order)
         self._checks: tuple[Any, tuple[Callable[[_Ctx], CheckResult], ...]] = (None, ())
         self._listeners: list[Callable[[Any], None]] = []
@@ -395,6 +433,21 @@ class Platform:
         elif due < self._timer_at:
             call.cancel()
             self._arm(due, delay if delay > 0.0 else 0.0)
+
+    def _arm_for_head(self) -> None:
+        """Make sure the timer runs for the head of the heap (after pushes made directly,
+        as ``_soon`` makes them; a running ``_fire`` arms when it is done)."""
+        heap = self._timer_heap
+        if not heap or self._timer_firing:
+            return
+        due = heap[0][0]
+        call = self._timer_call
+        if call is not None:
+            if due >= self._timer_at:
+                return
+            call.cancel()
+        delay = due - self.reactor.seconds()
+        self._arm(due, delay if delay > 0.0 else 0.0)
 
     def _arm(self, due: float, delay: float) -> None:
         self._timer_at = due
@@ -846,19 +899,23 @@ class Platform:
         self.counters["submits"] += 1
         ctx = _Ctx(self, acc, rec, now)
         cfg = self.config
-        key = (msg_fmt, tp_udhi, content, ent.signature, cfg.cut, cfg.part_chars,
-               cfg.part_chars_16, cfg.single_max, cfg.single_max_ascii)
-        reading = self._readings.get(key)
+        readings = self._readings
+        if self._readings_config is not cfg:  # the settings a reading depends on changed
+            readings.clear()
+            self._readings_config = cfg
+        key = (msg_fmt, tp_udhi, content, ent.signature)
+        reading = readings.get(key)
         if reading is None:
             reading = self._read(msg_fmt, tp_udhi, content, ent.signature)
-            if len(self._readings) >= 1024:
-                self._readings.clear()
-            self._readings[key] = reading
-        ctx.content, ctx.rendering, ctx.length = reading
-        if ctx.content is not None:
-            rec.text = ctx.content.text
-            if ctx.content.decode_problem:
-                rec.notes.append(f"Msg_Content does not decode cleanly: {ctx.content.decode_problem}")
+            if len(readings) >= 1024:
+                readings.clear()
+            readings[key] = reading
+        parsed, ctx.rendering, ctx.length = reading
+        ctx.content = parsed
+        if parsed is not None:
+            rec.text = parsed.text
+            if parsed.decode_problem:
+                rec.notes.append(f"Msg_Content does not decode cleanly: {parsed.decode_problem}")
 
         checks = self._checks
         if checks[0] is not cfg.check_order:
@@ -912,7 +969,7 @@ class Platform:
         src = ctx.rec.src_id
         if not src:
             ctx.rec.src_id = acc.id
-            return _passed("src_id", R_SRC_ID, "", "empty Src_Id: the account's own number")
+            return _SRC_ID_EMPTY
         limit = self.config.src_id_max
         if not (src.isascii() and src.isdigit()):
             return _check_result("src_id", R_SRC_ID, False, f"Src_Id {src!r} is not all digits")
@@ -926,14 +983,20 @@ class Platform:
             return _check_result("src_id", R_SRC_ID, False,
                                f"Src_Id {src} is not a registered extension code of enterprise "
                                f"{acc.enterprise.id} (FAQ-2.5.8)")
-        return _passed("src_id", R_SRC_ID, src, "Src_Id {}")
+        return _SRC_ID_OK[src]
 
     def _check_dest(self, ctx: _Ctx) -> CheckResult:
         dest = ctx.rec.dest
         if not dest:
             return _check_result("dest", R_DEST, False, "no Dest_terminal_Id")
-        numbers = []
         is_normal = _numbers.is_normal
+        for d in dest:
+            if not is_normal(d):
+                break
+        else:  # the usual case: every number already in its normal form
+            ctx.numbers = dest
+            return _DEST_OK[len(dest)]
+        numbers = []
         for i, d in enumerate(dest):
             if is_normal(d):
                 numbers.append(d)
@@ -946,7 +1009,7 @@ class Platform:
                                    "the whole packet is refused (FAQ-2.1.9)")
             numbers.append(checked.number)
         ctx.numbers = numbers
-        return _passed("dest", R_DEST, len(numbers), "{} valid numbers")
+        return _DEST_OK[len(numbers)]
 
     # The checks count the valid numbers, or the Dest_terminal_Ids when ``check_order`` puts
     # them before "dest": ``len(ctx.numbers or ctx.rec.dest)``.
@@ -958,13 +1021,13 @@ class Platform:
             return _check_result("group", R_GROUP, False,
                                f"{n} numbers in one SUBMIT; enterprise {ctx.account.enterprise.id} "
                                f"allows {limit} (group_send_limit, FAQ-2.2.5)")
-        return _passed("group", R_GROUP, (n, limit), "{0[0]} <= {0[1]}")
+        return _GROUP_OK[n, limit]
 
     def _check_rate(self, ctx: _Ctx) -> CheckResult:
         b = ctx.account.bucket
         cost = len(ctx.numbers or ctx.rec.dest) or 1
         if b.take(cost, ctx.now):
-            return _passed("rate", R_RATE, cost, "took {} tokens")
+            return _RATE_OK[cost]
         wait = b.wait_for(cost, ctx.now)
         return _check_result("rate", R_RATE, False,
                            f"sending too fast: this SUBMIT costs {cost} (1 per recipient), "
@@ -987,22 +1050,25 @@ class Platform:
     def _check_service_id(self, ctx: _Ctx) -> CheckResult:
         sid = ctx.rec.service_id
         if not self.strict_service_id:
-            return _passed("service_id", R_SERVICE_ID, sid, "Service_Id {!r} ignored (strict_service_id off)")
+            return _SERVICE_ID_IGNORED[sid]
         if sid not in self.config.service_ids:
             return _check_result("service_id", R_SERVICE_ID, False,
                                f"Service_Id {sid!r} is not one of "
                                f"{', '.join(self.config.service_ids)} (FAQ-2.5.7)")
-        return _passed("service_id", R_SERVICE_ID, sid, "Service_Id {}")
+        return _SERVICE_ID_OK[sid]
 
     def _quota_cost(self, ctx: _Ctx) -> int:
-        per = ctx.rendering.billing if ctx.rendering is not None else 1
-        return per * (len(ctx.numbers or ctx.rec.dest) or 1)
+        cost = ctx.cost
+        if cost < 0:  # once per SUBMIT ("dest" passes every number or refuses the SUBMIT)
+            per = ctx.rendering.billing if ctx.rendering is not None else 1
+            cost = ctx.cost = per * (len(ctx.numbers or ctx.rec.dest) or 1)
+        return cost
 
     def _check_quota(self, ctx: _Ctx) -> CheckResult:
         cost = self._quota_cost(ctx)
         acc = ctx.account
         if acc.quota is None and acc.enterprise.quota is None:  # the usual case: no quota
-            return _passed("quota", R_QUOTA, cost, "{} SMS")
+            return _QUOTA_OK[cost]
         left = acc.quota_left()
         if left is not None and cost > left:
             return _check_result("quota", R_QUOTA, False,
@@ -1014,7 +1080,7 @@ class Platform:
                                f"enterprise {acc.enterprise.id}'s quota is used up: this SUBMIT "
                                f"needs {cost} SMS, {eleft} of {acc.enterprise.quota} left "
                                "(QUOTA_EXHAUSTED)")
-        return _passed("quota", R_QUOTA, cost, "{} SMS")
+        return _QUOTA_OK[cost]
 
     def _dup_keys(self, ctx: _Ctx) -> list[tuple[str, str, bytes, str]]:
         c = ctx.content
@@ -1044,7 +1110,13 @@ class Platform:
         n = len(numbers)
         base = self.msgids.allocate(self._china_second(self.clock.epoch + ctx.now), n)
         rec.msg_id = base
-        rec.recipients = [Recipient(i, num, base + i if i else base) for i, num in enumerate(numbers)]
+        if n == 1:  # most SUBMITs: no comprehension, and the ids are just (M,)
+            rec.recipients = [Recipient(0, numbers[0], base)]
+            msg_ids: tuple[EmppMsgId, ...] = (base,)
+        else:
+            rec.recipients = [Recipient(i, num, base + i if i else base)
+                              for i, num in enumerate(numbers)]
+            msg_ids = rec.msg_ids
         rec.rendering = ctx.rendering
         rec.parsed = ctx.content
         cost = self._quota_cost(ctx)
@@ -1061,7 +1133,7 @@ class Platform:
         self._submissions.append(rec)
 
         due = ctx.now
-        if rec.at_time.strip("\x00 "):
+        if rec.at_time and rec.at_time.strip("\x00 "):
             try:
                 when = parse_at_time(rec.at_time, ctx.china)
             except ValueError as e:
@@ -1082,7 +1154,7 @@ class Platform:
             self._soon(0.0, self._send, rec)
         if self._listeners:
             self._emit(rec)
-        return SubmitOutcome(OK, base, "accepted", rec.msg_ids, rec)
+        return SubmitOutcome(OK, base, "accepted", msg_ids, rec)
 
     def scheduled(self, account_id: str | None = None) -> list[SubmissionRecord]:
         """SUBMITs held for their At_Time (CLIENT-schedule)."""
@@ -1118,18 +1190,28 @@ class Platform:
         if acc is None or ent is None:
             return
         prefix = self._source_blacklisted(rec.src_id)  # the same for every recipient
+        # the list policy can refuse a number only under "whitelist" or when a list it
+        # looks at has numbers (the usual case of a load: no lists at all)
+        lists = (ent.list_policy == "whitelist" or bool(ent.blacklist)
+                 or bool(self.platform_blacklist))
+        carrier_of = _numbers.carrier
+        pick = self.network.pick
+        heap, push = self._timer_heap, heapq.heappush
+        now = self.reactor.seconds()
+        network_done = self._network_done
         for r in rec.recipients:
             r.state = "sent"
             if prefix is not None:
                 self._report(rec, r, "EPBLACK", f"Src_Id {rec.src_id} matches source blacklist {prefix}")
                 continue
-            why = self._list_verdict(ent, r.number)
-            if why is not None:
-                self._report(rec, r, "DTBLACK", why)
-                continue
-            carrier = _numbers.carrier(r.number)
-            if carrier in (_numbers.Carrier.UNICOM, _numbers.Carrier.TELECOM):
-                on = ent.unicom if carrier is _numbers.Carrier.UNICOM else ent.telecom
+            if lists:
+                why = self._list_verdict(ent, r.number)
+                if why is not None:
+                    self._report(rec, r, "DTBLACK", why)
+                    continue
+            carrier = carrier_of(r.number)
+            if carrier is _UNICOM or carrier is _TELECOM:
+                on = ent.unicom if carrier is _UNICOM else ent.telecom
                 if not on:
                     self._report(rec, r, "UNSURPT",
                                  f"{carrier.value} number and the enterprise has no {carrier.value} service")
@@ -1138,12 +1220,15 @@ class Platform:
                     self._receive(rec, r)
                     self._report(rec, r, "DELIVRD", f"accepted by the {carrier.value} gateway")
                 continue
-            stat, delay = self.network.pick(r.number)
+            stat, delay = pick(r.number)
             if stat == "never":
                 self._soon(self.config.expired_seconds, self._report, rec, r, "EXPIRED",
                             f"no report within {self.config.expired_hours:g} h: generated by the platform")
-            else:
-                self._soon(delay, self._network_done, rec, r, stat)
+            else:  # self._soon(delay, network_done, rec, r, stat), the heap push inline
+                self._timer_seq += 1
+                push(heap, (now + (delay if delay > 0.0 else 0.0), self._timer_seq, network_done,
+                            (rec, r, stat)))
+        self._arm_for_head()
 
     def _network_done(self, rec: SubmissionRecord, r: Recipient, stat: str) -> None:
         if stat == "DELIVRD":
@@ -1158,13 +1243,16 @@ class Platform:
         if h is None:
             h = self._handsets[r.number] = Handset(r.number)
         r.delivered = True
-        self._bill(rec.account_id, rend.billing, now)
-        h.billing += rend.billing
+        billing = rend.billing
+        self._billing[(rec.account_id, self._billing_month(self.clock.epoch + now))] += billing
+        self.counters["billed"] += billing
+        h.billing += billing
         sig = rend.signature
-        if rend.kind in ("single", "split"):
+        kind = rend.kind
+        if kind == "single" or kind == "split":
             for body in rend.bodies:
                 self._show(h, ReceivedMessage(
-                    r.number, body + sig, body, sig, 1, rend.cut_tail, rend.kind, rec.src_id,
+                    r.number, body + sig, body, sig, 1, rend.cut_tail, kind, rec.src_id,
                     rec.account_id, (r.msg_id,), now))
             return
         content: splitting.Content = rec.parsed
@@ -1197,10 +1285,6 @@ class Platform:
         if self._listeners:
             self._emit(msg)
 
-    def _bill(self, account_id: str, n: int, now: float) -> None:
-        self._billing[(account_id, self._billing_month(self.clock.epoch + now))] += n
-        self.counters["billed"] += n
-
     def _report(self, rec: SubmissionRecord, r: Recipient, stat: str, why: str) -> None:
         now = self.reactor.seconds()
         if rec.sequence_id is not None:
@@ -1215,18 +1299,22 @@ class Platform:
         r.state = "reported"
         r.stat = stat
         r.report = item
-        self.counters[f"stat_{stat}"] += 1
-        self.counters["reports"] += 1
+        counters = self.counters
+        counters[_STAT_COUNTERS[stat]] += 1
+        counters["reports"] += 1
         if rec.registered_delivery == 0:
             rr = ReportRecord(item, rec.via, "not_requested")
         elif rec.via != "empp":
             rr = ReportRecord(item, rec.via, "stored")
         else:
-            rr = ReportRecord(item, rec.via, "pending")
             acc = self._accounts.get(rec.account_id)
             if acc is None:
-                rr.state = "dropped"
+                rr = ReportRecord(item, rec.via, "dropped")
+            elif acc.sink is not None:  # online (what _route does first, without its detour)
+                rr = ReportRecord(item, rec.via, "delivered", acc.id)
+                self._hand(acc.sink, item)
             else:
+                rr = ReportRecord(item, rec.via, "pending")
                 rr.state, rr.delivered_to = self._route(acc, item, rr)
         rec.notes.append(f"{r.number}: {stat} ({why})")
         self._reports.append(rr)

@@ -75,8 +75,8 @@ class EmppMsgId:
     @classmethod
     def from_int(cls, value: int) -> EmppMsgId:
         """The id whose bytes 0-7 are ``value`` (0 <= value < 2**64); bytes 8-9 zero."""
-        raw = _empp_from_value(value)
-        return _new_empp(cls, raw, _empp_value(raw))
+        raw = _empp_from_value(value)  # checks the range
+        return _new_empp(cls, raw, value if type(value) is int else _empp_value(raw))
 
     @classmethod
     def from_hex(cls, text: str) -> EmppMsgId:
