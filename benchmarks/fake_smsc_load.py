@@ -80,7 +80,7 @@ def serve(config_path: str, profile: str | None) -> None:
     if gc_mode == "off":
         gc.disable()
     elif gc_mode == "server":  # what `smsdk fake-smsc` does
-        tune_gc_for_server()
+        tune_gc_for_server(reactor)
     else:  # "default": CPython's thresholds, start-up frozen
         gc.freeze()
     print(f"{fake.port} {fake.control_port}", flush=True)

@@ -400,22 +400,100 @@ def describe(fake: FakeSmsc) -> list[str]:
     return lines
 
 
-#: ``gc.set_threshold`` of a platform process of its own (see :func:`tune_gc_for_server`)
+#: ``gc.set_threshold`` of a platform process of its own (see :class:`ServerGc`)
 SERVER_GC_THRESHOLDS = (10_000, 10, 10)
 
 
-def tune_gc_for_server() -> None:
-    """GC settings for a process that runs only the platform (``smsdk fake-smsc``, the load
-    benchmark), never for one it shares (the pytest fixture, ``FakeSmsc.start`` in a test).
+class ServerGc:
+    """The cyclic GC of a process that runs only the platform (``smsdk fake-smsc``, the
+    load benchmark); never of one it shares (the pytest fixture, ``FakeSmsc.start`` in a
+    test).
 
     The platform keeps every record for ``retention_days``: hundreds of thousands of
-    long-lived objects that are freed by reference counting when purged (they hold no
-    cycles).  With CPython's default young-generation threshold (700 allocations) the
-    cyclic GC keeps walking them and takes about a quarter of the platform's CPU under
-    load; ``gc.freeze()`` of what start-up made and a threshold of 10 000 bring that to a
-    few percent (docs/fake-smsc.md, "Capacity")."""
-    gc.freeze()
-    gc.set_threshold(*SERVER_GC_THRESHOLDS)
+    long-lived objects, freed by reference counting when purged (they hold no cycles).
+    CPython's collector would walk each of them again and again (young generation, middle
+    one, then every full collection), about a quarter of the platform's CPU under load
+    with the default thresholds.  So, once started:
+
+    * what start-up made is frozen (``gc.freeze()``), the young generation is collected
+      every ``SERVER_GC_THRESHOLDS[0]`` allocations, and after every collection its
+      survivors are frozen too: each object is walked once, young;
+    * cyclic garbage that was still alive at its young collection waits for a *full*
+      collection (``gc.unfreeze()``, ``gc.collect()``, freeze again).  One runs when the
+      frozen objects have grown by ``growth`` (default 2×, at least ``floor`` objects)
+      since the last, checked every ``check_every`` seconds on ``reactor``: the work
+      stays in proportion to what was allocated, as with CPython's own rule for full
+      collections (25 % growth), and memory held by such garbage stays bounded.
+
+    ``start()`` / ``stop()``; ``full_collections`` counts the full collections."""
+
+    def __init__(self, reactor: Any, *, check_every: float = 10.0, growth: float = 2.0,
+                 floor: int = 200_000) -> None:
+        self.reactor = reactor
+        self.check_every = check_every
+        self.growth = growth
+        self.floor = floor
+        self.full_collections = 0
+        self._next_full = floor
+        self._loop: Any = None
+        self._old_thresholds: tuple[int, int, int] | None = None
+
+    def start(self) -> ServerGc:
+        from twisted.internet import task
+
+        if self._loop is not None:
+            return self
+        self._old_thresholds = gc.get_threshold()
+        gc.freeze()
+        self._next_full = max(self.floor, int(gc.get_freeze_count() * self.growth))
+        gc.set_threshold(*SERVER_GC_THRESHOLDS)
+        gc.callbacks.append(self._collected)
+        self._loop = task.LoopingCall(self.check)
+        self._loop.clock = self.reactor
+        self._loop.start(self.check_every, now=False)
+        return self
+
+    def stop(self) -> None:
+        """Back to CPython's own behaviour (frozen objects are handed back)."""
+        if self._loop is None:
+            return
+        if self._loop.running:
+            self._loop.stop()
+        self._loop = None
+        if self._collected in gc.callbacks:
+            gc.callbacks.remove(self._collected)
+        gc.unfreeze()
+        if self._old_thresholds is not None:
+            gc.set_threshold(*self._old_thresholds)
+
+    def _collected(self, phase: str, info: dict[str, int]) -> None:
+        if phase == "stop":
+            gc.freeze()  # the survivors: never walked again until the next full collection
+
+    def check(self) -> bool:
+        """Run a full collection if one is due; True when it ran."""
+        if gc.get_freeze_count() < self._next_full:
+            return False
+        self.full()
+        return True
+
+    def full(self) -> int:
+        """A full collection now (what was frozen included); returns what it freed."""
+        gc.unfreeze()
+        freed = gc.collect()  # (its callback freezes the survivors)
+        gc.freeze()
+        self.full_collections += 1
+        self._next_full = max(self.floor, int(gc.get_freeze_count() * self.growth))
+        return freed
+
+
+def tune_gc_for_server(reactor: Any = None) -> ServerGc:
+    """Start :class:`ServerGc` on ``reactor`` (default: the global one) and return it."""
+    if reactor is None:
+        from twisted.internet import reactor as _reactor
+
+        reactor = _reactor
+    return ServerGc(reactor).start()
 
 
 def main(*, config: str | None = None, host: str = "127.0.0.1", port: int = 9981,
@@ -432,7 +510,7 @@ def main(*, config: str | None = None, host: str = "127.0.0.1", port: int = 9981
     globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
     fake = FakeSmsc.start(config, reactor=reactor, host=host, port=port,
                           control_port=control_port, simulated_clock=simulated_clock)
-    tune_gc_for_server()
+    tune_gc_for_server(reactor)
     for line in describe(fake):
         print(line, file=out)
     print("Ctrl-C stops it.", file=out, flush=True)

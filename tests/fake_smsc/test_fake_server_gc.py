@@ -1,0 +1,105 @@
+"""runner.ServerGc: the GC policy of a process that runs only the platform.
+
+Survivors of each collection are frozen (walked once), and a full collection (unfreeze,
+collect, freeze) reclaims cyclic garbage once the frozen objects have grown enough,
+checked on the reactor.  The GC is process-wide: every test restores it."""
+
+from __future__ import annotations
+
+import gc
+import weakref
+from collections.abc import Iterator
+
+import pytest
+from twisted.internet import task
+
+from smsdk_harness.fake_smsc.runner import SERVER_GC_THRESHOLDS, ServerGc, tune_gc_for_server
+
+
+class Node:
+    def __init__(self) -> None:
+        self.other: Node | None = None
+
+
+def cycle() -> weakref.ref[Node]:
+    """A two-object cycle nobody else refers to; a weak reference tells when it is gone."""
+    a, b = Node(), Node()
+    a.other, b.other = b, a
+    return weakref.ref(a)
+
+
+@pytest.fixture
+def server_gc() -> Iterator[tuple[ServerGc, task.Clock]]:
+    before = gc.get_threshold()
+    clock = task.Clock()
+    policy = ServerGc(clock, check_every=10.0, floor=10)
+    try:
+        yield policy.start(), clock
+    finally:
+        policy.stop()
+        gc.set_threshold(*before)
+        assert policy._collected not in gc.callbacks
+
+
+def test_start_sets_the_thresholds_and_stop_gives_everything_back(server_gc) -> None:
+    policy, _clock = server_gc
+    assert gc.get_threshold() == SERVER_GC_THRESHOLDS
+    assert gc.get_freeze_count() > 0  # start-up is frozen
+    old = policy._old_thresholds
+    policy.stop()
+    assert gc.get_threshold() == old and gc.get_freeze_count() == 0
+    policy.stop()  # twice is fine
+
+
+def test_survivors_of_a_collection_are_frozen_and_garbage_still_goes(server_gc) -> None:
+    keep = [Node() for _ in range(100)]
+    frozen = gc.get_freeze_count()
+    dead = cycle()
+    gc.collect(0)
+    assert dead() is None  # garbage at its young collection: collected as usual
+    assert gc.get_freeze_count() >= frozen + len(keep)  # the survivors: frozen
+
+
+def test_cyclic_garbage_made_after_freezing_waits_for_the_full_collection(server_gc) -> None:
+    policy, _clock = server_gc
+    holder = [Node(), Node()]
+    holder[0].other, holder[1].other = holder[1], holder[0]
+    gc.collect(0)  # the cycle is alive: frozen with the survivors
+    probe = weakref.ref(holder[0])
+    holder.clear()  # now it is garbage, but frozen
+    gc.collect()
+    assert probe() is not None  # a normal collection does not look at frozen objects
+    assert policy.full() > 0
+    assert probe() is None and policy.full_collections == 1
+
+
+def test_the_reactor_runs_a_full_collection_once_the_frozen_objects_have_doubled(server_gc) -> None:
+    policy, clock = server_gc
+    policy._next_full = gc.get_freeze_count() + 1000  # as if the last full one was just now
+    holder = [Node(), Node()]
+    holder[0].other, holder[1].other = holder[1], holder[0]
+    gc.collect(0)
+    probe = weakref.ref(holder[0])
+    holder.clear()
+    clock.advance(10.0)
+    assert policy.full_collections == 0 and probe() is not None  # not grown enough yet
+    keep = [Node() for _ in range(2000)]
+    gc.collect(0)
+    clock.advance(10.0)
+    assert policy.full_collections == 1 and probe() is None
+    assert policy._next_full > gc.get_freeze_count()  # the next threshold is ahead again
+    clock.advance(10.0)
+    assert policy.full_collections == 1  # the next one waits for the next doubling
+
+
+def test_tune_gc_for_server_starts_the_policy_on_the_given_reactor() -> None:
+    before = gc.get_threshold()
+    clock = task.Clock()
+    policy = tune_gc_for_server(clock)
+    try:
+        assert isinstance(policy, ServerGc) and policy.reactor is clock
+        assert clock.getDelayedCalls()  # the periodic check
+    finally:
+        policy.stop()
+        gc.set_threshold(*before)
+    assert not clock.getDelayedCalls()
