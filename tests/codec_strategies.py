@@ -10,6 +10,9 @@ given codec module, so the compiled codec and its twin get the very same values.
 
 from __future__ import annotations
 
+import enum
+import random
+
 from hypothesis import strategies as st
 
 from smsdk._layouts import Dialect
@@ -235,3 +238,202 @@ def damaged_packets(draw, d: Dialect, module) -> bytes:
         i = draw(st.integers(12, len(pkt) - 1))
         pkt[i] = draw(U8)
     return bytes(pkt)
+
+
+# ---------------------------------------------------------------------------------------
+# Constructor calls: valid field values (from ``pdu``) passed in every accepted form, mixed
+# with values of the wrong type, positionally or by keyword, with too many arguments,
+# unknown keywords and keywords repeating a positional argument.  ``build_call`` makes the
+# call from a given codec module, so both twins get the same arguments (fresh iterators).
+
+
+class MyInt(int):
+    """An int subclass: stored as its plain int value."""
+
+
+class Color(enum.IntEnum):
+    """An IntEnum: stored as its plain int value."""
+
+    RED = 3
+
+
+class MyStr(str):
+    """A str subclass: stored as a plain str."""
+
+    def __repr__(self) -> str:
+        return f"MyStr({str.__repr__(self)})"
+
+
+class Liar:
+    """Claims another class through ``__class__`` (``isinstance`` believes it; the
+    conversion that follows does not)."""
+
+    def __init__(self, claimed: type) -> None:
+        self._claimed = claimed
+
+    @property
+    def __class__(self):  # type: ignore[override]
+        return self._claimed
+
+    def __repr__(self) -> str:
+        claimed = getattr(self, "_claimed", None)
+        return f"Liar({claimed.__name__ if claimed else ''})"
+
+
+def _items(values, fail):
+    yield from values
+    if fail:
+        raise TypeError("iterator failed")
+
+
+#: Values of no field's type (or claiming one falsely).
+WILD = st.sampled_from(
+    [
+        ("raw", None),
+        ("raw", 1.5),
+        ("raw", 0j),
+        ("raw", ["1"]),
+        ("object",),
+        ("liar", "int"),
+        ("liar", "str"),
+        ("liar", "bytes"),
+        ("uninit_report",),
+    ]
+)
+
+
+def _variants(value) -> st.SearchStrategy:
+    """Value specs for one valid field value: the accepted forms and some wrong ones."""
+    if isinstance(value, tuple) and len(value) == 2 and isinstance(value[1], dict):  # a report
+        return st.one_of(
+            st.just(("record", value)),
+            st.just(("record_sub", value)),
+            st.just(("uninit_report",)),
+            st.just(("raw", b"")),
+            st.just(("raw", bytearray(b"abc"))),
+            st.just(("raw", value[1]["stat"])),
+        )
+    if isinstance(value, bool) or value is None:
+        return st.sampled_from([("raw", value), ("raw", 0), ("raw", None), ("raw", True)])
+    if isinstance(value, int):
+        wrong = [("raw", str(value)), ("raw", float(value)), ("raw", None), ("raw", (value,))]
+        return st.sampled_from(
+            [("raw", value), ("raw", value), ("myint", value), ("raw", bool(value & 1)), ("enum",)]
+            + wrong
+        )
+    if isinstance(value, str):
+        return st.sampled_from(
+            [("raw", value), ("raw", value), ("mystr", value), ("raw", value.encode("latin-1")),
+             ("raw", [value]), ("liar", "str")]
+        )
+    if isinstance(value, bytes):
+        return st.sampled_from(
+            [("raw", value), ("raw", value), ("bytearray", value), ("memoryview", value),
+             ("raw", value.decode("latin-1")), ("raw", list(value)), ("liar", "bytes")]
+        )
+    if isinstance(value, tuple):  # a sequence of str
+        first = value[0] if value else "1"
+        return st.sampled_from(
+            [("raw", value), ("raw", value), ("list", value), ("iter", value), ("mystrs", value),
+             ("iter_fails", value), ("raw", first), ("raw", first.encode()), ("raw", 5),
+             ("raw", value + (5,)), ("mystrs", value + (5,)), ("raw", {s: 1 for s in value}),
+             ("raw", (first, MyStr(first), b"x")), ("liar", "tuple")]
+        )
+    raise ValueError(value)
+
+
+def value_spec(value) -> st.SearchStrategy:
+    return _variants(value) | WILD
+
+
+@st.composite
+def ctor_calls(draw):
+    """(class name, {attribute: value spec}, how many of them go positionally, extra keyword
+    (name, value spec) pairs, a seed for the keywords' order)."""
+    d = draw(st.sampled_from(DIALECTS))
+    name = draw(st.sampled_from(CLASSES[d] + ("StatusReport",)))
+    _name, fields = draw(report(d) if name == "StatusReport" else pdu(d, name))
+    specs = {attr: draw(value_spec(v)) for attr, v in fields.items()}
+    npos = draw(st.integers(0, len(specs) + 2))
+    # not fields, or fields that may already have come positionally
+    key = st.sampled_from(["bogus", "command_id", "_v", "msg_id", "result", *sorted(specs)])
+    plain = st.sampled_from([("raw", 0), ("raw", ""), ("raw", b"")])
+    extra = draw(st.lists(st.tuples(key, plain | WILD), max_size=2))
+    return name, specs, npos, extra, draw(st.integers(0, 1 << 32))
+
+
+_SUBCLASSES: dict = {}
+
+
+def subclass(module, name: str) -> type:
+    """A plain Python subclass of a record class (it takes the constructor's general path)."""
+    key = (module.__name__, name)
+    if key not in _SUBCLASSES:
+        _SUBCLASSES[key] = type("My" + name, (getattr(module, name),), {})
+    return _SUBCLASSES[key]
+
+
+def make_value(module, spec):
+    tag = spec[0]
+    if tag == "raw":
+        return spec[1]
+    if tag == "object":
+        return object.__new__(Liar)  # no __class__ claim: Liar's own
+    if tag == "myint":
+        return MyInt(spec[1])
+    if tag == "enum":
+        return Color.RED
+    if tag == "mystr":
+        return MyStr(spec[1])
+    if tag == "bytearray":
+        return bytearray(spec[1])
+    if tag == "memoryview":
+        return memoryview(spec[1])
+    if tag == "list":
+        return list(spec[1])
+    if tag == "iter":
+        return _items(spec[1], False)
+    if tag == "iter_fails":
+        return _items(spec[1], True)
+    if tag == "mystrs":
+        return [MyStr(s) if isinstance(s, str) else s for s in spec[1]]
+    if tag == "record":
+        return build(module, spec[1])
+    if tag == "record_sub":
+        name, fields = spec[1]
+        return subclass(module, name)(**fields)
+    if tag == "uninit_report":
+        return module.StatusReport.__new__(module.StatusReport)
+    if tag == "liar":
+        # (not a StatusReport: the compiled codec must read a real one's C fields, so it
+        # believes only the real type there, where the twin would look for its ``_v``)
+        return Liar({"int": int, "str": str, "bytes": bytes, "tuple": tuple}[spec[1]])
+    raise ValueError(spec)
+
+
+def build_call(module, call):
+    """(positional arguments, keyword arguments) of a ``ctor_calls`` example for ``module``."""
+    name, specs, npos, extra, seed = call
+    cls = getattr(module, name)
+    args = []
+    for attr in cls._fields[:npos]:
+        if attr not in specs:
+            break
+        args.append(make_value(module, specs[attr]))
+    if npos > len(cls._fields) and len(args) == len(cls._fields):
+        args += [make_value(module, ("raw", 0))] * (npos - len(cls._fields))
+    positional = cls._fields[: len(args)]
+    items = [(a, make_value(module, s)) for a, s in specs.items() if a not in positional]
+    items += [(k, make_value(module, s)) for k, s in extra]
+    random.Random(seed).shuffle(items)
+    return args, dict(items)
+
+
+def typed_data(value):
+    """as_data that also tells int from bool, str from a subclass, tuple from list ..."""
+    fields = getattr(type(value), "_fields", None)
+    if fields is not None and not isinstance(value, tuple):
+        return (type(value).__name__, tuple(typed_data(getattr(value, f)) for f in fields))
+    if isinstance(value, (tuple, list)):
+        return (type(value).__name__, tuple(typed_data(v) for v in value))
+    return (type(value).__name__, value)

@@ -8,8 +8,10 @@ import copy
 import datetime as dt
 import hashlib
 import inspect
+import gc
 import pickle
 import struct
+import sys
 import tracemalloc
 
 import pytest
@@ -174,6 +176,104 @@ def test_uninitialised_object_is_refused_not_crashing():
     assert "uninitialised" in repr(s)
     with pytest.raises(TypeError):
         codec.Deliver(registered_delivery=1, msg_content=codec.StatusReport.__new__(codec.StatusReport))
+
+
+class _Int(int):
+    pass
+
+
+def test_refused_construction_leaks_nothing_and_stays_uninitialised():
+    """A constructor that refuses a value keeps no reference to any argument, including
+    those it had already taken, and leaves the object uninitialised (usable again)."""
+    mid = bytes(range(10))  # distinct objects, so their reference counts are ours to watch
+    dest = "".join(["1380013", "8000"])
+    numbers = [dest]
+    rep = report(msg_id=mid)
+    seven = _Int(7)
+    watched = (mid, dest, numbers, rep, seven)
+    deliver = (mid, "1065", "", 0, 0, 0, dest, 0, 1)
+    refused = [
+        lambda: codec.SubmitResp(mid, "0"),
+        lambda: codec.SubmitResp(msg_id=mid, result=1.0),
+        lambda: codec.SubmitResp(mid, seven, 3),
+        lambda: codec.SubmitResp(mid, seven, bogus=1),
+        lambda: codec.SubmitResp(mid, msg_id=mid),
+        lambda: codec.Deliver(*deliver, "not bytes"),
+        lambda: codec.Deliver(*deliver, rep, b"link"),
+        lambda: codec.Deliver(*deliver, msg_content=rep, link_id=seven),
+        lambda: codec.Submit(msg_id=mid, dest_terminal_id=numbers, msg_content="text"),
+        lambda: codec.Submit(msg_id=mid, dest_terminal_id=[dest, seven]),
+        lambda: codec.Submit(msg_id=mid, dest_terminal_id=iter([dest, dest, None])),
+        lambda: codec.StatusReport(mid, "DELIVRD", "", "", dest, None),
+    ]
+    accepted = [
+        lambda: codec.SubmitResp(mid, seven),  # stores int(seven), not seven
+        lambda: codec.Deliver(*deliver, rep, ""),
+        lambda: codec.Submit(msg_id=mid, dest_terminal_id=numbers, msg_content=mid),
+    ]
+    gc.collect()
+    before = [sys.getrefcount(o) for o in watched]
+    for _ in range(50):
+        for call in refused:
+            with pytest.raises(TypeError):
+                call()
+        for call in accepted:
+            call()
+        obj = codec.Deliver.__new__(codec.Deliver)
+        with pytest.raises(TypeError):
+            obj.__init__(*deliver, "not bytes")
+        assert repr(obj) == "<uninitialised Deliver>"
+        with pytest.raises(AttributeError):
+            obj.msg_id
+        obj.__init__(*deliver, rep, "")  # refused once: not initialised, so it may run again
+        assert obj.msg_content is rep and obj.src_terminal_id is dest
+        with pytest.raises(TypeError, match="immutable"):
+            obj.__init__()
+        del obj
+    gc.collect()
+    assert [sys.getrefcount(o) for o in watched] == before
+    kept = codec.SubmitResp(mid, seven)
+    assert type(kept.result) is int and kept.msg_id is mid
+
+
+def test_constructor_keywords_from_a_callers_dict():
+    """A C caller may pass its own keyword dict (PyObject_Call); an argument that runs code
+    (an iterator) may change that dict meanwhile: the constructor keeps its own references."""
+    import ctypes
+
+    call = ctypes.pythonapi.PyObject_Call
+    call.restype = ctypes.py_object
+    call.argtypes = [ctypes.py_object] * 3
+    kwargs = {}
+
+    def numbers():
+        kwargs.clear()
+        gc.collect()
+        yield "13800138000"
+
+    kwargs.update(msg_content=bytearray(b"ab" * 100), dest_terminal_id=numbers(), src_id="1" * 30)
+    pdu = call(codec.Submit, (), kwargs)
+    assert pdu.msg_content == b"ab" * 100 and pdu.src_id == "1" * 30
+    assert pdu.dest_terminal_id == ("13800138000",) and kwargs == {}
+    keyword = type("Key", (str,), {})("result")  # a str subclass: the general path
+    assert call(codec.SubmitResp, (b"",), {keyword: 4}) == codec.SubmitResp(b"", 4)
+
+
+class _Resp(codec.SubmitResp):
+    """A Python subclass (module level, so it pickles)."""
+
+
+def test_python_subclasses_construct_like_their_base():
+    r = _Resp(b"\x01" * 10, result=codec.CommandId.SUBMIT)
+    assert type(r.result) is int and r.msg_id == b"\x01" * 10
+    assert repr(r) == f"_Resp(msg_id=bytes.fromhex('{'01' * 10}'), result={int(codec.CommandId.SUBMIT)})"
+    assert pickle.loads(pickle.dumps(r)) == r and r.replace(result=1).result == 1
+    assert r != codec.SubmitResp(b"\x01" * 10, 4)
+    with pytest.raises(TypeError, match=r"^_Resp\.result must be int, not str$"):
+        _Resp(result="0")
+    with pytest.raises(TypeError, match=r"^_Resp objects are immutable"):
+        r.__init__()
+    assert codec.decode(codec.encode(r, 1, EMPP), EMPP)[1] == codec.SubmitResp(b"\x01" * 10, 4)
 
 
 # ---------------------------------------------------------------------------------------

@@ -17,9 +17,10 @@ cimport cython
 from cpython.buffer cimport PyBUF_SIMPLE, PyBuffer_Release, PyObject_GetBuffer
 from cpython.bytes cimport PyBytes_AS_STRING, PyBytes_CheckExact, PyBytes_FromStringAndSize, PyBytes_GET_SIZE
 from cpython.long cimport PyLong_AsLongLongAndOverflow, PyLong_FromUnsignedLong
-from cpython.object cimport Py_EQ, PyObject_RichCompareBool
+from cpython.dict cimport PyDict_Copy, PyDict_Next
+from cpython.object cimport Py_EQ, Py_TYPE, PyObject_IsInstance, PyObject_RichCompareBool, PyTypeObject
 from cpython.ref cimport Py_INCREF, Py_XDECREF, PyObject
-from cpython.tuple cimport PyTuple_New, PyTuple_SET_ITEM
+from cpython.tuple cimport PyTuple_GET_ITEM, PyTuple_GET_SIZE, PyTuple_New, PyTuple_SET_ITEM
 from cpython.unicode cimport PyUnicode_1BYTE_KIND
 from libc.stdint cimport uint32_t, uint64_t
 from libc.stdlib cimport free, malloc
@@ -64,6 +65,29 @@ cdef extern from *:
     }
     """
     object smsdk_tp_new(object cls, object args)
+
+cdef extern from *:
+    """
+    /* d[key] for a dict of exact str -> small exact int, -1 when absent; no exception */
+    static Py_ssize_t smsdk_field_index(PyObject *d, PyObject *key) {
+        PyObject *j = PyDict_GetItemWithError(d, key);
+        if (j == NULL) {
+            PyErr_Clear();
+            return -1;
+        }
+        return PyLong_AsSsize_t(j);
+    }
+    static void smsdk_set_tp_init(PyObject *type, void *f) {
+        ((PyTypeObject *)type)->tp_init = (initproc)f;
+    }
+    """
+    Py_ssize_t smsdk_field_index(PyObject *d, PyObject *key) noexcept
+    void smsdk_set_tp_init(object type, void *f)
+    Py_ssize_t PyDict_GET_SIZE(object d)
+    PyTypeObject PyLong_Type
+    PyTypeObject PyUnicode_Type
+    PyTypeObject PyBytes_Type
+    PyTypeObject PyTuple_Type
 
 # Wire kinds and attribute types (checked against _layouts at import).
 cdef enum:
@@ -121,59 +145,68 @@ def _signature(spec):
     )
 
 
+# What _check_value converts or refuses (with PyObject_IsInstance: like the twin's
+# ``isinstance``, it honours a ``__class__`` that differs from the object's type).
+cdef tuple _BYTES_LIKE = (bytearray, memoryview, bytes)
+cdef tuple _NOT_A_SEQUENCE = (str, bytes, bytearray, memoryview)
+
+
+cdef object _check_value(object cls, tuple fields, Py_ssize_t i, int t, object v):
+    """One attribute's value, type-checked and normalised (the constructor's job); the same
+    steps, in the same order, as the twin's ``_normalise`` for one field."""
+    if t == T_INT or t == T_OPTINT:
+        if type(v) is not int:
+            if t == T_OPTINT and v is None:
+                return v
+            if not PyObject_IsInstance(v, int):
+                raise TypeError(f"{cls.__name__}.{fields[i]} must be int, not {type(v).__name__}")
+            return int(v)
+    elif t == T_STR:
+        if type(v) is not str:
+            if not PyObject_IsInstance(v, str):
+                raise TypeError(f"{cls.__name__}.{fields[i]} must be str, not {type(v).__name__}")
+            return str.__str__(v)
+    elif t == T_BYTES or t == T_CONTENT or t == T_CONTENT_REPORT:
+        if type(v) is not bytes:
+            if PyObject_IsInstance(v, _BYTES_LIKE):
+                return bytes(v)
+            # a real type check (not isinstance): the object's C fields are read
+            elif t == T_CONTENT_REPORT and isinstance(v, StatusReport):
+                if not (<_Record>v)._ready:
+                    raise TypeError(f"{cls.__name__}.{fields[i]} is an uninitialised StatusReport")
+            else:
+                want = "bytes or a StatusReport" if t == T_CONTENT_REPORT else "bytes"
+                raise TypeError(f"{cls.__name__}.{fields[i]} must be {want}, not {type(v).__name__}")
+    else:  # T_STRS
+        if type(v) is not tuple:
+            if PyObject_IsInstance(v, _NOT_A_SEQUENCE):
+                raise TypeError(
+                    f"{cls.__name__}.{fields[i]} must be a sequence of str, not {type(v).__name__}"
+                )
+            try:
+                v = tuple(v)
+            except TypeError:
+                raise TypeError(
+                    f"{cls.__name__}.{fields[i]} must be a sequence of str, not {type(v).__name__}"
+                ) from None
+        for e in v:
+            if type(e) is not str:
+                if not PyObject_IsInstance(e, str):
+                    raise TypeError(
+                        f"{cls.__name__}.{fields[i]} entries must be str, not {type(e).__name__}"
+                    )
+                v = tuple([str.__str__(x) for x in v])
+                break
+    return v
+
+
 cdef tuple _normalise(object cls, list values):
-    """Check the Python type of every attribute and normalise it (the constructor's job)."""
-    cdef str name = cls.__name__
+    """Check the Python type of every attribute and normalise it (the general constructor)."""
     cdef tuple fields = cls._fields
     cdef tuple types = cls._types
     cdef Py_ssize_t i
-    cdef int t
     for i in range(len(types)):
-        t = types[i]
-        v = values[i]
-        if t == T_INT or t == T_OPTINT:
-            if type(v) is not int:
-                if t == T_OPTINT and v is None:
-                    continue
-                if not isinstance(v, int):
-                    raise TypeError(f"{name}.{fields[i]} must be int, not {type(v).__name__}")
-                values[i] = int(v)
-        elif t == T_STR:
-            if type(v) is not str:
-                if not isinstance(v, str):
-                    raise TypeError(f"{name}.{fields[i]} must be str, not {type(v).__name__}")
-                values[i] = str.__str__(v)
-        elif t == T_BYTES or t == T_CONTENT or t == T_CONTENT_REPORT:
-            if type(v) is not bytes:
-                if isinstance(v, (bytearray, memoryview, bytes)):
-                    values[i] = bytes(v)
-                elif t == T_CONTENT_REPORT and isinstance(v, StatusReport):
-                    if not (<_Record>v)._ready:
-                        raise TypeError(f"{name}.{fields[i]} is an uninitialised StatusReport")
-                else:
-                    want = "bytes or a StatusReport" if t == T_CONTENT_REPORT else "bytes"
-                    raise TypeError(f"{name}.{fields[i]} must be {want}, not {type(v).__name__}")
-        else:  # T_STRS
-            if type(v) is not tuple:
-                if isinstance(v, (str, bytes, bytearray, memoryview)):
-                    raise TypeError(
-                        f"{name}.{fields[i]} must be a sequence of str, not {type(v).__name__}"
-                    )
-                try:
-                    v = tuple(v)
-                except TypeError:
-                    raise TypeError(
-                        f"{name}.{fields[i]} must be a sequence of str, not {type(v).__name__}"
-                    ) from None
-            for e in v:
-                if type(e) is not str:
-                    if not isinstance(e, str):
-                        raise TypeError(
-                            f"{name}.{fields[i]} entries must be str, not {type(e).__name__}"
-                        )
-                    v = tuple([str.__str__(x) for x in v])
-                    break
-            values[i] = v
+        values[i] = _check_value(cls, fields, i, types[i], values[i])
     return tuple(values)
 
 
@@ -193,6 +226,225 @@ cdef inline void _bind_slots(_Record obj, int tid) noexcept:
     obj._tid = tid
 
 
+# ---------------------------------------------------------------------------------------
+# The constructor.  CTOR[type id] holds what it used to read from the class on every call
+# (filled and checked against the classes at import, by _compile_ctor_meta).  The leaf
+# classes' tp_init takes the fast path: arguments go straight into a C array of owned
+# references; a value of the exact type (the usual case) is taken as it is, any other goes
+# through _check_value (the twin's rules, shared with the general path); only once every
+# value is good are they moved into the object, so a refused call stores nothing.  Whatever
+# the fast path cannot take without running Python code (too many arguments, a keyword
+# that is not a field, __init__ run twice ...) goes to the general path, which raises the
+# twin's error.  So does a Python subclass, which may override _fields & co.
+
+cdef struct CtorMeta:
+    PyTypeObject *cls
+    PyObject *index   # {field name: position}, a private copy of the class's _index
+    PyObject *fields  # the class's _fields
+    Py_ssize_t n
+    int types[MAX_FIELDS]
+    PyObject *defaults[MAX_FIELDS]
+
+cdef CtorMeta CTOR[N_RECORDS]
+cdef int CTOR_ORDER[N_RECORDS]  # type ids, most constructed first (a short linear search)
+cdef PyTypeObject *STATUS_REPORT_TYPE = NULL
+
+
+cdef inline int _exact_tid(PyTypeObject *tp) noexcept:
+    cdef int k, tid
+    for k in range(N_RECORDS):
+        tid = CTOR_ORDER[k]
+        if CTOR[tid].cls == tp:
+            return tid
+    return -1
+
+
+cdef bint _fits(PyTypeObject *tp, int tid, Py_ssize_t n) noexcept:
+    """Whether n values bound as type id tid stay inside an object of type tp."""
+    cdef Py_ssize_t size = 0
+    if tid < 0 or tid >= N_RECORDS:
+        return False
+    while tp != NULL and _exact_tid(tp) < 0:
+        tp = tp.tp_base  # up to the generated class tp derives from, whose layout it has
+    if tp != NULL:
+        size = tp.tp_basicsize
+    return SLOT_OFFSET[tid] + n * <Py_ssize_t>sizeof(PyObject *) <= size
+
+
+cdef inline void _release(PyObject **vals, Py_ssize_t n) noexcept:
+    cdef Py_ssize_t i
+    for i in range(n):
+        Py_XDECREF(vals[i])
+        vals[i] = NULL
+
+
+cdef inline bint _accepted(int t, PyObject *v) noexcept:
+    """True when ``_check_value`` would return v itself without running any Python code."""
+    cdef PyTypeObject *tp = v.ob_type
+    cdef Py_ssize_t k
+    if t == T_INT:
+        return tp == &PyLong_Type
+    if t == T_STR:
+        return tp == &PyUnicode_Type
+    if t == T_BYTES or t == T_CONTENT:
+        return tp == &PyBytes_Type
+    if t == T_OPTINT:
+        return tp == &PyLong_Type or v == <PyObject *>None
+    if t == T_CONTENT_REPORT:
+        return tp == &PyBytes_Type or (tp == STATUS_REPORT_TYPE and (<_Record>v)._ready)
+    # T_STRS
+    if tp != &PyTuple_Type:
+        return False
+    for k in range(PyTuple_GET_SIZE(<object>v)):
+        if (<PyObject *>PyTuple_GET_ITEM(<object>v, k)).ob_type != &PyUnicode_Type:
+            return False
+    return True
+
+
+cdef int _bind_keywords(CtorMeta *m, PyObject **vals, Py_ssize_t nargs, object kwargs) noexcept:
+    """Store the keyword arguments (new references) in vals; 0 if the general path must do it
+    (not a field, also given positionally, not an exact str): nothing was stored then."""
+    cdef Py_ssize_t pos = 0, j
+    cdef PyObject *key
+    cdef PyObject *value
+    while PyDict_Next(kwargs, &pos, &key, &value):
+        if key.ob_type != &PyUnicode_Type:
+            return 0
+        # exact str keys on both sides: the lookup runs no Python code
+        j = smsdk_field_index(m.index, key)
+        if j < 0 or j < nargs or j >= m.n or vals[j] != NULL:
+            return 0
+        Py_INCREF(<object>value)
+        vals[j] = value
+    return 1
+
+
+cdef int _init_fast(_Record self, int tid, tuple args, object kwargs) except -1:
+    """Construct a leaf-class object; 1 when done, 0 when the general path must (nothing
+    has run or changed then)."""
+    cdef CtorMeta *m = &CTOR[tid]
+    cdef Py_ssize_t n = m.n, nargs = PyTuple_GET_SIZE(args), i
+    cdef PyObject *vals[MAX_FIELDS]
+    cdef PyObject *v
+    cdef int t
+    if self._ready or nargs > n:
+        return 0
+    for i in range(nargs):
+        v = <PyObject *>PyTuple_GET_ITEM(args, i)
+        Py_INCREF(<object>v)
+        vals[i] = v
+    for i in range(nargs, n):
+        vals[i] = NULL
+    if kwargs is not None and PyDict_GET_SIZE(kwargs):
+        if not _bind_keywords(m, vals, nargs, kwargs):
+            _release(vals, n)
+            return 0
+    for i in range(nargs, n):
+        if vals[i] == NULL:
+            v = m.defaults[i]
+            Py_INCREF(<object>v)
+            vals[i] = v
+    for i in range(n):
+        t = m.types[i]
+        if not _accepted(t, vals[i]):
+            _convert(self, <tuple>m.fields, vals, n, i, t)
+    _commit(self, tid, vals, n)
+    return 1
+
+
+cdef int _convert(_Record self, tuple fields, PyObject **vals, Py_ssize_t n, Py_ssize_t i,
+                  int t) except -1:
+    """vals[i] = _check_value(vals[i]); on error every reference in vals is released."""
+    cdef PyObject *old = vals[i]
+    try:
+        new = _check_value(type(self), fields, i, t, <object>old)
+    except BaseException:
+        _release(vals, n)
+        raise
+    Py_INCREF(new)
+    vals[i] = <PyObject *>new
+    Py_XDECREF(old)
+    return 0
+
+
+cdef void _commit(_Record self, int tid, PyObject **vals, Py_ssize_t n) noexcept:
+    """Move n owned references into the object's slots and mark it ready."""
+    cdef PyObject *old[MAX_FIELDS]
+    cdef Py_ssize_t nold = 0, i
+    if self._ready and self._f != NULL:
+        # an __init__ that ran to the end while this one was converting a value (only
+        # possible from Python code that conversion ran): like the twin, the last one wins
+        nold = self._n
+        memcpy(old, self._f, nold * sizeof(PyObject *))
+    _bind_slots(self, tid)
+    memcpy(self._f, vals, n * sizeof(PyObject *))
+    for i in range(n, nold):
+        self._f[i] = NULL
+    self._n = <int>n
+    self._ready = True
+    _release(old, nold)
+
+
+cdef int _init_general(_Record self, tuple args, dict kwargs) except -1:
+    """The constructor as the twin writes it, class attributes read on every call."""
+    cls = type(self)
+    cdef tuple fields = cls._fields
+    cdef Py_ssize_t nargs = len(args), i, n
+    cdef PyObject *vals[MAX_FIELDS]
+    cdef int tid
+    if self._ready:
+        raise TypeError(f"{cls.__name__} objects are immutable: __init__ runs once")
+    if nargs > len(fields):
+        raise TypeError(f"{cls.__name__}() takes at most {len(fields)} positional arguments ({nargs} given)")
+    cdef list values = list(cls._defaults)
+    values[:nargs] = args
+    if kwargs:
+        index = cls._index
+        for key, value in kwargs.items():
+            j = index.get(key)
+            if j is None:
+                raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {key!r}")
+            if j < nargs:
+                raise TypeError(f"{cls.__name__}() got multiple values for argument {key!r}")
+            values[j] = value
+    cdef tuple normal = _normalise(cls, values)
+    tid = cls._type_id
+    n = len(normal)
+    if not _fits(Py_TYPE(self), tid, n):
+        # a Python subclass that changed _type_id or _types (or one of _Record itself):
+        # the values would not fit in the C array its generated base class has
+        raise TypeError(f"{cls.__name__}: _type_id and _types do not fit its base class's layout")
+    for i in range(n):
+        v = normal[i]
+        Py_INCREF(v)
+        vals[i] = <PyObject *>v
+    _commit(self, tid, vals, n)
+    return 0
+
+
+cdef int _init(_Record self, tuple args, object kwargs) except -1:
+    cdef int tid = _exact_tid(Py_TYPE(self))
+    if tid >= 0 and _init_fast(self, tid, args, kwargs):
+        return 0
+    _init_general(self, args, kwargs if kwargs is not None else {})
+    return 0
+
+
+cdef int _record_tp_init(PyObject *self, PyObject *args, PyObject *kwds) except -1:
+    """tp_init of the leaf classes: ``Cls(...)`` without the **kwargs dict a ``def
+    __init__`` always builds."""
+    cdef int tid = _exact_tid(self.ob_type)
+    cdef object kwargs = None
+    if kwds != NULL:
+        kwargs = <object>kwds
+    if tid >= 0 and _init_fast(<_Record>self, tid, <tuple>args, kwargs):
+        return 0
+    # kwds may be a caller's own dict (from C): the general path iterates a copy, like a
+    # Python function's **kwargs
+    _init_general(<_Record>self, <tuple>args, PyDict_Copy(kwargs) if kwargs is not None else {})
+    return 0
+
+
 cdef class _Record:
     """Immutable value object.  Its attribute values live in a C array inside the object
     (``_f`` points at it; owned references, in ``_fields`` order): no per-object tuple, so
@@ -204,32 +456,10 @@ cdef class _Record:
     cdef bint _ready  # set once the fields are in place (a record may have none)
 
     def __init__(self, *args, **kwargs):
-        cls = type(self)
-        cdef tuple fields = cls._fields
-        cdef Py_ssize_t nargs = len(args), i
-        if self._ready:
-            raise TypeError(f"{cls.__name__} objects are immutable: __init__ runs once")
-        if nargs > len(fields):
-            raise TypeError(f"{cls.__name__}() takes at most {len(fields)} positional arguments ({nargs} given)")
-        cdef list values = list(cls._defaults)
-        values[:nargs] = args
-        if kwargs:
-            index = cls._index
-            for key, value in kwargs.items():
-                j = index.get(key)
-                if j is None:
-                    raise TypeError(f"{cls.__name__}() got an unexpected keyword argument {key!r}")
-                if j < nargs:
-                    raise TypeError(f"{cls.__name__}() got multiple values for argument {key!r}")
-                values[j] = value
-        cdef tuple normal = _normalise(cls, values)
-        _bind_slots(self, cls._type_id)
-        for i in range(len(normal)):
-            v = normal[i]
-            Py_INCREF(v)
-            self._f[i] = <PyObject *>v
-        self._n = <int>len(normal)
-        self._ready = True
+        # ``Cls(...)`` does not come here: the leaf classes' tp_init is _record_tp_init.
+        # This runs for ``obj.__init__(...)``, ``super().__init__(...)`` and Python
+        # subclasses (kwargs is a fresh dict).
+        _init(self, args, kwargs)
 
     def __dealloc__(self):
         cdef int i
@@ -1011,6 +1241,40 @@ for _tid, _offset in enumerate(_slot_offsets()):
     SLOT_OFFSET[_tid] = _offset
 _compile_plans()
 _self_check()
+
+
+def _compile_ctor_meta():
+    """Fill CTOR from the classes and give the leaf classes their tp_init."""
+    global STATUS_REPORT_TYPE
+    cdef CtorMeta *m
+    cdef int tid, i, k
+    for tid, cls in enumerate(_CLASSES):
+        m = &CTOR[tid]
+        fields, types, defaults = cls._fields, cls._types, cls._defaults
+        index = {a: j for j, a in enumerate(fields)}
+        assert index == cls._index and all(type(a) is str for a in fields), cls.__name__
+        assert len(types) == len(defaults) == len(fields) <= MAX_FIELDS, cls.__name__
+        m.cls = <PyTypeObject *>cls
+        m.index = _keep(index)
+        m.fields = _keep(fields)
+        m.n = len(fields)
+        _keep(defaults)
+        for i in range(m.n):
+            assert T_INT <= types[i] <= T_CONTENT_REPORT, (cls.__name__, i)
+            m.types[i] = types[i]
+            m.defaults[i] = <PyObject *>defaults[i]
+    order = (Deliver, StatusReport, SubmitResp, Submit, DeliverResp, ActiveTest, ActiveTestResp,
+             Connect, ConnectResp, Terminate, TerminateResp, Unauthorization, ChangePass,
+             ChangePassResp)
+    assert sorted(c._type_id for c in order) == list(range(N_RECORDS))
+    for k, cls in enumerate(order):
+        CTOR_ORDER[k] = cls._type_id
+    STATUS_REPORT_TYPE = <PyTypeObject *>StatusReport
+    for cls in _CLASSES:
+        smsdk_set_tp_init(cls, <void *>_record_tp_init)
+
+
+_compile_ctor_meta()
 
 
 cdef object _EMPP = Dialect.EMPP
