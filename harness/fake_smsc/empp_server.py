@@ -141,7 +141,7 @@ class EmppConnection:
             awaiting[seq] = (pdu.msg_id, now)
             if len(awaiting) > track:
                 awaiting.popitem(last=False)
-                self.counters["deliver_unacked"] += 1
+                counters["deliver_unacked"] += 1
         server._schedule_flush(self)
 
     def kicked(self) -> None:

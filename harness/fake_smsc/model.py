@@ -197,7 +197,7 @@ class _Ctx:
 
 class _PerSecond:
     """A value of the China-time clock that changes at most once a second (a report's
-    ``YYMMDDhhmm``, the billing month, the Msg_Id's time fields): ``self(u)`` for a UNIX
+    ``YYMMDDhhmm``, the billing month, the Msg_Id's time fields): ``get(u)`` for a UNIX
     time ``u`` is ``fn(u)``, computed once per second.  The cache is skipped within 0.5 us
     of the next second, where ``fromtimestamp`` rounds up, and before 1970.  Callers keep
     the bound ``get`` (cheaper to call than an instance with ``__call__``)."""
@@ -247,66 +247,47 @@ def _submit_fields(pdu: Any) -> tuple[tuple[str, ...], bytes, str, int, int, str
     )
 
 
-_CHECK_RESULTS: dict[tuple[str, int, bool, str], CheckResult] = {}
+class _Memo(dict):  # type: ignore[type-arg]
+    """``self[key]`` is ``make(key)``, made on first use and shared afterwards (a plain dict
+    lookup on the hot path; at most 4096 keys are kept, later ones are made each time)."""
+
+    __slots__ = ("make",)
+
+    def __init__(self, make: Callable[[Any], Any]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, key: Any) -> Any:
+        value = self.make(key)
+        if len(self) < 4096:
+            self[key] = value
+        return value
+
+
+# CheckResults are frozen: equal ones are shared between SUBMITs (the passing checks of a
+# load repeat the same few values, and every record keeps its checks)
+_CHECK_RESULTS = _Memo(lambda key: CheckResult(*key))
 
 
 def _check_result(name: str, code: int, passed: bool, detail: str = "") -> CheckResult:
-    """A CheckResult, shared between SUBMITs when equal (it is frozen): the passing checks
-    of a load repeat the same few values, and every record keeps its checks."""
-    key = (name, code, passed, detail)
-    cr = _CHECK_RESULTS.get(key)
-    if cr is None:
-        cr = CheckResult(name, code, passed, detail)
-        if len(_CHECK_RESULTS) < 4096:
-            _CHECK_RESULTS[key] = cr
-    return cr
+    return _CHECK_RESULTS[name, code, passed, detail]
 
 
-class _Passing(dict):  # type: ignore[type-arg]
-    """The passing CheckResults of one check, by the value its detail shows: ``self[arg]``
-    is ``CheckResult(name, code, True, template.format(arg))``, made once per ``arg`` and
-    shared between SUBMITs (a plain dict lookup on the hot path; at most 4096 kept)."""
-
-    __slots__ = ("name", "code", "template")
-
-    def __init__(self, name: str, code: int, template: str) -> None:
-        super().__init__()
-        self.name, self.code, self.template = name, code, template
-
-    def __missing__(self, arg: Any) -> CheckResult:
-        cr = CheckResult(self.name, self.code, True, self.template.format(arg))
-        if len(self) < 4096:
-            self[arg] = cr
-        return cr
+def _passing(name: str, code: int, template: str) -> _Memo:
+    """The passing results of one check by the value its detail shows: ``[arg]`` is
+    ``CheckResult(name, code, True, template.format(arg))``."""
+    return _Memo(lambda arg: CheckResult(name, code, True, template.format(arg)))
 
 
 _SRC_ID_EMPTY = CheckResult("src_id", R_SRC_ID, True, "empty Src_Id: the account's own number")
-_SRC_ID_OK = _Passing("src_id", R_SRC_ID, "Src_Id {}")
-_DEST_OK = _Passing("dest", R_DEST, "{} valid numbers")
-_GROUP_OK = _Passing("group", R_GROUP, "{0[0]} <= {0[1]}")
-_RATE_OK = _Passing("rate", R_RATE, "took {} tokens")
-_SERVICE_ID_IGNORED = _Passing("service_id", R_SERVICE_ID, "Service_Id {!r} ignored (strict_service_id off)")
-_SERVICE_ID_OK = _Passing("service_id", R_SERVICE_ID, "Service_Id {}")
-_QUOTA_OK = _Passing("quota", R_QUOTA, "{} SMS")
-
-
-class _Keys(dict):  # type: ignore[type-arg]
-    """``self[x]`` is ``prefix + x``, made once (a counter name per Stat, say)."""
-
-    __slots__ = ("prefix",)
-
-    def __init__(self, prefix: str) -> None:
-        super().__init__()
-        self.prefix = prefix
-
-    def __missing__(self, x: str) -> str:
-        key = self.prefix + x
-        if len(self) < 4096:
-            self[x] = key
-        return key
-
-
-_STAT_COUNTERS = _Keys("stat_")
+_SRC_ID_OK = _passing("src_id", R_SRC_ID, "Src_Id {}")
+_DEST_OK = _passing("dest", R_DEST, "{} valid numbers")
+_GROUP_OK = _passing("group", R_GROUP, "{0[0]} <= {0[1]}")
+_RATE_OK = _passing("rate", R_RATE, "took {} tokens")
+_SERVICE_ID_IGNORED = _passing("service_id", R_SERVICE_ID, "Service_Id {!r} ignored (strict_service_id off)")
+_SERVICE_ID_OK = _passing("service_id", R_SERVICE_ID, "Service_Id {}")
+_QUOTA_OK = _passing("quota", R_QUOTA, "{} SMS")
+_STAT_COUNTERS = _Memo("stat_".__add__)  # the counter name of each Stat
 
 
 def _field(pdu: Any, name: str, default: Any) -> Any:
@@ -426,17 +407,11 @@ class Platform:
         due = self.reactor.seconds() + (delay if delay > 0.0 else 0.0)
         self._timer_seq += 1
         heapq.heappush(self._timer_heap, (due, self._timer_seq, fn, args))
-        call = self._timer_call
-        if call is None:
-            if not self._timer_firing:  # else _fire arms for the head when it is done
-                self._arm(due, delay if delay > 0.0 else 0.0)
-        elif due < self._timer_at:
-            call.cancel()
-            self._arm(due, delay if delay > 0.0 else 0.0)
+        self._arm_for_head()
 
     def _arm_for_head(self) -> None:
-        """Make sure the timer runs for the head of the heap (after pushes made directly,
-        as ``_soon`` makes them; a running ``_fire`` arms when it is done)."""
+        """Make sure the timer runs for the head of the heap, after pushes (``_soon``'s, or
+        ``_send``'s own); a running ``_fire`` arms when it is done."""
         heap = self._timer_heap
         if not heap or self._timer_firing:
             return

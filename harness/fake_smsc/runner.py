@@ -480,7 +480,7 @@ class ServerGc:
     def full(self) -> int:
         """A full collection now (what was frozen included); returns what it freed."""
         gc.unfreeze()
-        freed = gc.collect()  # (its callback freezes the survivors)
+        freed = gc.collect()
         gc.freeze()
         self.full_collections += 1
         self._next_full = max(self.floor, int(gc.get_freeze_count() * self.growth))

@@ -422,26 +422,25 @@ cdef int _init_general(_Record self, tuple args, dict kwargs) except -1:
     return 0
 
 
-cdef int _init(_Record self, tuple args, object kwargs) except -1:
+cdef int _init(_Record self, tuple args, object kwargs, bint copy_kwargs) except -1:
+    """The constructor: the fast path for a leaf class, else the general one.  With
+    ``copy_kwargs`` (kwargs may be a caller's own dict, from C) the general path iterates a
+    copy, like a Python function's **kwargs."""
     cdef int tid = _exact_tid(Py_TYPE(self))
     if tid >= 0 and _init_fast(self, tid, args, kwargs):
         return 0
-    _init_general(self, args, kwargs if kwargs is not None else {})
+    if kwargs is None:
+        kwargs = {}
+    elif copy_kwargs:
+        kwargs = PyDict_Copy(kwargs)
+    _init_general(self, args, kwargs)
     return 0
 
 
 cdef int _record_tp_init(PyObject *self, PyObject *args, PyObject *kwds) except -1:
     """tp_init of the leaf classes: ``Cls(...)`` without the **kwargs dict a ``def
     __init__`` always builds."""
-    cdef int tid = _exact_tid(self.ob_type)
-    cdef object kwargs = None
-    if kwds != NULL:
-        kwargs = <object>kwds
-    if tid >= 0 and _init_fast(<_Record>self, tid, <tuple>args, kwargs):
-        return 0
-    # kwds may be a caller's own dict (from C): the general path iterates a copy, like a
-    # Python function's **kwargs
-    _init_general(<_Record>self, <tuple>args, PyDict_Copy(kwargs) if kwargs is not None else {})
+    _init(<_Record>self, <tuple>args, <object>kwds if kwds != NULL else None, True)
     return 0
 
 
@@ -459,7 +458,7 @@ cdef class _Record:
         # ``Cls(...)`` does not come here: the leaf classes' tp_init is _record_tp_init.
         # This runs for ``obj.__init__(...)``, ``super().__init__(...)`` and Python
         # subclasses (kwargs is a fresh dict).
-        _init(self, args, kwargs)
+        _init(self, args, kwargs, False)
 
     def __dealloc__(self):
         cdef int i
