@@ -11,7 +11,11 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 extensions = [
-    Extension("smsdk._codec", ["src/smsdk/_codec.pyx"]),
+    Extension(
+        "smsdk._codec",
+        ["src/smsdk/_codec.pyx"],
+        depends=["src/smsdk/_records.pxi", "src/smsdk/_records_sizes.pxi"],
+    ),
     Extension("smsdk._split", ["src/smsdk/_split.pyx"], depends=["src/smsdk/_msgid.pxi"]),
 ]
 # While developing, `SMSDK_BUILD_ONLY=_codec python setup.py build_ext --inplace` rebuilds one.
