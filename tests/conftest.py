@@ -31,5 +31,11 @@ def codec_twins():
 
 @pytest.fixture(scope="session")
 def split_twins():
-    """(compiled, pure) text/msgId modules, for differential tests."""
+    """(compiled, pure) text planner modules, for differential tests."""
     return importlib.import_module("smsdk._split"), importlib.import_module("smsdk._split_py")
+
+
+@pytest.fixture(scope="session")
+def msgid_twins():
+    """(compiled, pure) Msg_Id core modules, for differential tests."""
+    return importlib.import_module("smsdk._msgid"), importlib.import_module("smsdk._msgid_py")

@@ -157,20 +157,20 @@ def send(text: str, host: str, port: int, account: str, password: str, dialect: 
          service_id: str, src_id: str | None, to: tuple[str, ...], to_file, rate: float,
          group_send_limit: int, wait: float, as_json: bool) -> None:
     """Send TEXT to the recipients and report one outcome per recipient."""
-    from smsdk import sendjob
+    from smsdk import cli_send
 
     recipients = list(to)
     if to_file is not None:
         recipients.extend(line.strip() for line in to_file if line.strip() and not line.lstrip().startswith("#"))
     if not recipients:
         raise click.UsageError("give at least one --to NUMBER or a --to-file")
-    job = sendjob.SendJob(
+    job = cli_send.SendJob(
         host=host, port=port, account=account, password=password, dialect=dialect,
         signature=signature, service_id=service_id, src_id=src_id, text=text,
         recipients=recipients, rate=rate, group_send_limit=group_send_limit, wait=wait,
         progress=not as_json and sys.stderr.isatty(),
     )
-    code = sendjob.run(job, as_json=as_json)
+    code = cli_send.run(job, as_json=as_json)
     sys.exit(code)
 
 
