@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import importlib
 import os
+import subprocess
+import sys
 
 import pytest
 from hypothesis import HealthCheck, settings
@@ -39,3 +41,20 @@ def split_twins():
 def msgid_twins():
     """(compiled, pure) Msg_Id core modules, for differential tests."""
     return importlib.import_module("smsdk._msgid"), importlib.import_module("smsdk._msgid_py")
+
+
+@pytest.fixture
+def server():
+    """Port of a minimal EMPP server (``python -m smsdk.testing``, password ``secret``) in a
+    process of its own, for tests that run the CLI as a person does."""
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "smsdk.testing", "--port", "0", "--password", "secret"],
+        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
+    )
+    try:
+        line = proc.stdout.readline()
+        assert "127.0.0.1:" in line, line
+        yield int(line.rsplit(":", 1)[1])
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
