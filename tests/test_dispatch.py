@@ -10,8 +10,8 @@ from hypothesis import given, settings, strategies as st
 
 from smsdk import codec
 from smsdk._layouts import Dialect
+from smsdk.china_time import CHINA
 from smsdk.dispatch import (
-    CHINA,
     Backpressure,
     Dispatcher,
     DispatchSettings,
