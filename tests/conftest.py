@@ -1,7 +1,7 @@
 """Shared test settings.
 
-Hypothesis profiles: ``ci`` (default; bounded so the suite stays fast on 2 cores) and
-``thorough`` (``HYPOTHESIS_PROFILE=thorough``) for long local runs.
+Hypothesis profiles (tests/hypothesis_profiles.py): ``ci`` (default; bounded so the suite
+stays fast on 2 cores) and ``thorough`` (``HYPOTHESIS_PROFILE=thorough``) for long local runs.
 """
 
 from __future__ import annotations
@@ -12,17 +12,10 @@ import subprocess
 import sys
 
 import pytest
-from hypothesis import HealthCheck, settings
 
-settings.register_profile(
-    "ci",
-    max_examples=150,
-    deadline=None,
-    suppress_health_check=[HealthCheck.too_slow],
-    print_blob=True,
-)
-settings.register_profile("thorough", max_examples=5000, deadline=None, print_blob=True)
-settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))
+import hypothesis_profiles
+
+hypothesis_profiles.load()
 
 
 @pytest.fixture(scope="session")
