@@ -168,10 +168,18 @@ _REPORT_STATES = {
 }
 
 
+def _queued(client: Any) -> set[str]:
+    """Numbers still waiting in the client's dispatcher queue (not yet written again)."""
+    queue = getattr(client.dispatcher, "_queue", ())
+    return {r.number for job in queue for r in getattr(job, "recipients", ()) if not getattr(r, "done", False)}
+
+
 def _where(number: str, submission: Any, accepted: collections.Counter[str],
-           reports: dict[str, list[str]]) -> str:
+           reports: dict[str, list[str]], queued: set[str]) -> str:
     """Where the outcome of a missing recipient was lost, in words."""
     client = "the client counts it accepted" if number in submission.accepted else "the client never saw it accepted"
+    if number in queued:
+        client += ", still queued in the client"
     if not accepted[number]:
         return f"never accepted by the platform; {client}"
     states = reports.get(number)
@@ -309,7 +317,8 @@ def run_scenario(name: str, recipients: int, seed: int, *, rate: float = 500.0,
             call.cancel()
     accepted, reports = _platform_view(fake, info.id, text)
     missing_numbers = [n for n in submission.recipients if n not in submission.outcomes]
-    where = collections.Counter(_where(n, submission, accepted, reports) for n in missing_numbers)
+    queued = _queued(client) if missing_numbers else set()
+    where = collections.Counter(_where(n, submission, accepted, reports, queued) for n in missing_numbers)
     flagged, flagged_from = _flagged(submission, client)
     faults["proxy connections"] = fake.fault_proxy.counters["connections"]
     faults["10004"] = fake.platform.counters.get("refused_10004", 0)
