@@ -52,9 +52,13 @@ def format_time(moment: datetime) -> str:
 
 def parse_time(value: str) -> datetime:
     """A ``yyyyMMddHHmmss`` time of the platform, as an aware datetime in China time."""
-    if len(value) != 14 or not value.isdigit():
+    if len(value) != 14 or not value.isdigit() or not value.isascii():
         raise ValueError(f"time {value!r} is not yyyyMMddHHmmss")
-    return datetime.strptime(value, C.TIME_FORMAT).replace(tzinfo=CHINA)
+    try:  # slicing: strptime costs ~10 µs a line on a 1000-line report page
+        return datetime(int(value[:4]), int(value[4:6]), int(value[6:8]), int(value[8:10]),
+                        int(value[10:12]), int(value[12:]), tzinfo=CHINA)
+    except ValueError:
+        raise ValueError(f"time {value!r} is not a valid yyyyMMddHHmmss time") from None
 
 
 def auth_token(eid: str, password: str, timestamp: str) -> str:
