@@ -68,8 +68,9 @@ def auth_token(eid: str, password: str, timestamp: str) -> str:
 
 @dataclass(frozen=True)
 class Account:
-    """Who is sending: the enterprise id (``eid``), the sub-account's extension code and the
-    password (used only inside ``auth``; never sent, never shown in repr)."""
+    """Who is sending: the enterprise id (``eid``), the sub-account's extension code (``""``
+    for the main account) and the password (used only inside ``auth``; never sent, never shown
+    in repr)."""
 
     enterprise_id: str
     account_id: str
@@ -82,9 +83,10 @@ class Account:
                 raise TypeError(f"{name} must be a str, got {type(value).__name__}")
         if not self.enterprise_id.isdigit() or not self.enterprise_id.isascii():
             raise ValueError(f"enterprise_id {self.enterprise_id!r} must be digits")
-        if not (self.account_id.isdigit() and self.account_id.isascii() and len(self.account_id) <= 18):
+        if self.account_id and not (self.account_id.isdigit() and self.account_id.isascii()
+                                    and len(self.account_id) <= 18):
             raise ValueError(f"account_id {self.account_id!r} must be a registered extension code: "
-                             "1 to 18 digits (FAQ-2.4.1)")
+                             "up to 18 digits, empty for the main account (FAQ-2.4.1)")
         if not self.password:
             raise ValueError("password must not be empty")
 
