@@ -106,6 +106,7 @@ def test_account_fields_are_checked():
     with pytest.raises(TypeError, match="password must be a str"):
         wire.Account("95102", "000", None)  # type: ignore[arg-type]
     assert "secret" not in repr(ACC)
+    assert wire.Account("95102", "", "p").account_id == ""   # the main account
 
 
 def test_poll_requests_are_gets_with_auth():

@@ -34,6 +34,7 @@ from smsdk.codes import SubmitOutcome, describe_stat
 from smsdk.dispatch import (
     DELIVERED_STAT,
     Backpressure,
+    Dispatcher,
     DispatchSettings,
     OnLinkLoss,
     Outcome,
@@ -136,6 +137,14 @@ class HttpJob:
 class HttpPipeline:
     """Sans-IO: the transport pops ready jobs, sends them, and feeds back the answers."""
 
+    # The parts that do not depend on what a job is are the EMPP pipeline's own.
+    tracked = Dispatcher.tracked          # recipients with no final word yet
+    queued = Dispatcher.queued
+    pop_ready = Dispatcher.pop_ready      # the next job if the bucket allows it now (tokens taken)
+    next_deadline = Dispatcher.next_deadline  # when on_timer must run for report expiry
+    on_timer = Dispatcher.on_timer        # expire recipients with no report within report_timeout
+    _trim_early = Dispatcher._trim_early
+
     def __init__(self, settings: DispatchSettings | None = None, *, now: float = 0.0,
                  rng: random.Random | None = None, charset: str = "auto") -> None:
         self.settings = settings or DispatchSettings()
@@ -147,7 +156,7 @@ class HttpPipeline:
         self._queue: deque[HttpJob] = deque()
         self._by_key: dict[tuple[str, str], _Recipient] = {}
         self._expiries: deque[tuple[float, _Recipient]] = deque()
-        self._early: OrderedDict[tuple[str, str], tuple[float, wire.ReportEvent]] = OrderedDict()
+        self._early_reports: OrderedDict[tuple[str, str], tuple[float, wire.ReportEvent]] = OrderedDict()
         self._tracked = 0
         self._next_message_id = 1
         self._busy_backoff = 0.0
@@ -156,15 +165,6 @@ class HttpPipeline:
         self.unmatched_reports: deque[wire.ReportEvent] = deque(maxlen=10_000)
 
     # -- admission ---------------------------------------------------------------------------
-
-    @property
-    def tracked(self) -> int:
-        """Recipients with no final word yet (no answer, or accepted and awaiting a report)."""
-        return self._tracked
-
-    @property
-    def queued(self) -> int:
-        return len(self._queue)
 
     def add(self, text: str, to: Iterable[object], *, at: datetime | None = None, now: float,
             track: bool = True) -> HttpSubmission:
@@ -202,15 +202,6 @@ class HttpPipeline:
             return None
         return max(self._bucket.ready_at(self._queue[0].cost, now), self._busy_until)
 
-    def pop_ready(self, now: float) -> HttpJob | None:
-        """The next request to send, if the bucket allows it now (its tokens are taken)."""
-        ready = self.next_ready_time(now)
-        if ready is None or ready > now:
-            return None
-        job = self._queue.popleft()
-        self._bucket.take(job.cost, now)
-        return job
-
     # -- answers -----------------------------------------------------------------------------
 
     def on_accepted(self, job: HttpJob, send_id: str, now: float) -> None:
@@ -231,7 +222,7 @@ class HttpPipeline:
             key = (send_id, recipient.number)
             self._by_key[key] = recipient
             self._expiries.append((now + self.settings.report_timeout, recipient))
-            early = self._early.pop(key, None)
+            early = self._early_reports.pop(key, None)
             if early is not None:
                 self._on_matched(key, early[1])
         self._job_finished(job)
@@ -319,7 +310,7 @@ class HttpPipeline:
         pipeline (kept ``early_report_memory`` seconds in case its answer is still to come)."""
         key = (report.send_id, report.mobile)
         if key not in self._by_key:
-            self._early[key] = (now, report)
+            self._early_reports[key] = (now, report)
             self._trim_early(now)
             self.unmatched_reports.append(report)
             return False
@@ -336,39 +327,16 @@ class HttpPipeline:
         else:
             self._finish(recipient, OutcomeState.FAILED, stat, describe_stat(stat))
 
-    def _trim_early(self, now: float) -> None:
-        horizon = now - self.settings.early_report_memory
-        while self._early:
-            first, (at, _) = next(iter(self._early.items()))
-            if at >= horizon and len(self._early) <= 100_000:
-                break
-            del self._early[first]
-
     @property
     def awaiting_reports(self) -> list[str]:
         """Send ids with at least one recipient still waiting for its report."""
         return list(dict.fromkeys(send_id for send_id, _ in self._by_key))
-
-    # -- time --------------------------------------------------------------------------------
-
-    def next_deadline(self) -> float | None:
-        while self._expiries and self._expiries[0][1].done:
-            self._expiries.popleft()
-        return self._expiries[0][0] if self._expiries else None
-
-    def on_timer(self, now: float) -> None:
-        while self._expiries and (self._expiries[0][1].done or self._expiries[0][0] <= now):
-            _, recipient = self._expiries.popleft()
-            if not recipient.done:
-                self._by_key.pop((recipient.send_id, recipient.number), None)
-                self._finish(recipient, OutcomeState.EXPIRED, "EXPIRED",
-                             f"no status report within {self.settings.report_timeout / 3600:g} h")
-        self._trim_early(now)
 
     def _finish(self, recipient: _Recipient, state: OutcomeState, status: str, detail: str) -> None:
         if recipient.done:
             return
         recipient.done = True
         self._tracked -= 1
+        self._by_key.pop((recipient.send_id, recipient.number), None)
         shown = (recipient.send_id,) if recipient.send_id else ()
         recipient.submission._resolve(Outcome(recipient.number, state, status, detail, shown))
