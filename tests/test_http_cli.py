@@ -89,3 +89,11 @@ def test_push_receiver_command_prints_events_and_answers_100():
         proc.terminate()
         out, err = proc.communicate(timeout=10)
     assert out == "" and "Traceback" not in err
+
+
+def test_send_via_http_prints_pending_recipients_when_the_wait_ends(capsys):
+    code, stub = run_send({"/httpserver": [b"100\n31\n"]}, wait=10.0)
+    data = json.loads(capsys.readouterr().out)
+    states = {o["recipient"]: o["state"] for o in data["outcomes"]}
+    assert states == {"13800138000": "accepted", "13900139000": "accepted", "bad": "rejected"}
+    assert code == 1

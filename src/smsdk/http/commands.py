@@ -44,15 +44,16 @@ async def _send(reactor: Any, url: str, enterprise_id: str, account_id: str, pas
         _job._err(f"cannot send: {exc}")
         return _job.EXIT_USAGE
     sender.start(first_report_poll=min(first_query, wait))
+    deadline = reactor.seconds() + wait
     try:
-        await submission.submitted.addTimeout(max(wait, 1.0), reactor)
+        await submission.submitted.addTimeout(max(wait, 0.001), reactor)
         auth = [e for e in submission.refusals.values() if isinstance(e, C.AuthenticationFailed)]
         if auth and not submission.send_ids:
             _job._err(str(auth[0]))
             sender.stop()
             return _job.EXIT_LOGIN
-        await submission.deferred.addTimeout(wait, reactor)
-    except (TwistedTimeout, defer.CancelledError):
+        await submission.deferred.addTimeout(max(deadline - reactor.seconds(), 0.001), reactor)
+    except (defer.TimeoutError, TwistedTimeout, defer.CancelledError):
         pass  # print what we have; the rest is pending
     sender.stop()
     _job._print(submission, time.monotonic() - started, as_json=as_json)

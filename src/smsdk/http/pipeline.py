@@ -76,7 +76,6 @@ class HttpSubmission(Submission):
         self.refusals: dict[str, Exception] = {}
         self._unanswered = 0
         self._submitted_callbacks: list[Callable[[HttpSubmission], None]] = []
-        self._submitted_deferred: Any = None
 
     @property
     def all_answered(self) -> bool:
@@ -90,13 +89,13 @@ class HttpSubmission(Submission):
 
     @property
     def submitted(self) -> Any:
-        """A Deferred firing with this submission once the platform answered every chunk."""
-        if self._submitted_deferred is None:
-            from twisted.internet.defer import Deferred
+        """A new Deferred firing with this submission once the platform answered every chunk
+        (a new one each time: a caller's timeout or cancel touches only its own)."""
+        from twisted.internet.defer import Deferred
 
-            self._submitted_deferred = Deferred()
-            self.add_submitted_callback(self._submitted_deferred.callback)
-        return self._submitted_deferred
+        waiter: Deferred[HttpSubmission] = Deferred()
+        self.add_submitted_callback(lambda submission: waiter.called or waiter.callback(submission))
+        return waiter
 
     def _chunk_answered(self) -> None:
         self._unanswered -= 1
