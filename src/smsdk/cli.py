@@ -13,6 +13,8 @@ Commands:
   send, wait for the status reports, print one line (or one JSON object) per recipient.
   Exit status: 0 every recipient delivered; 1 some were not (or still pending at --wait);
   2 usage error; 3 could not log in.
+* ``smsdk send --via http --enterprise-id E --account EXT …`` — the same over the HTTP interface
+  (reports by ``/queryrptbyid.sms``); ``smsdk push-receiver --port N`` prints PUSH events.
 * ``smsdk conformance [--target HOST:PORT --account A --password W] [--json FILE]
   [--profile ci|thorough]`` — the conformance suite (harness/conformance, docs/conformance.md):
   one line per RULES.md rule id, pass / fail / n/a / gap with the shortest counterexample.
@@ -181,9 +183,14 @@ def plan(text: str, signature: str, mode: str, recipients: int, as_json: bool) -
 @click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Seconds to wait for status reports before printing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--via", type=click.Choice(["empp", "http"]), default="empp", show_default=True,
+              help="EMPP long connection, or the HTTP interface (port 8000 unless --port; --account "
+                   "is then the extension code and --enterprise-id is required).")
+@click.option("--enterprise-id", default=None, help="HTTP: the enterprise id (eid).")
 def send(text: str, host: str, port: int, account: str, password: str, dialect: str, signature: str,
          service_id: str, src_id: str | None, to: tuple[str, ...], to_file, rate: float,
-         group_send_limit: int, wait: float, as_json: bool) -> None:
+         group_send_limit: int, wait: float, as_json: bool, via: str = "empp",
+         enterprise_id: str | None = None) -> None:
     """Send TEXT to the recipients and report one outcome per recipient."""
     from smsdk import cli_send
 
@@ -192,6 +199,9 @@ def send(text: str, host: str, port: int, account: str, password: str, dialect: 
         recipients.extend(line.strip() for line in to_file if line.strip() and not line.lstrip().startswith("#"))
     if not recipients:
         raise click.UsageError("give at least one --to NUMBER or a --to-file")
+    if via == "http":
+        sys.exit(_send_http(text, host, port, account, password, enterprise_id, recipients, rate,
+                            group_send_limit, wait, as_json))
     job = cli_send.SendJob(
         host=host, port=port, account=account, password=password, dialect=dialect,
         signature=signature, service_id=service_id, src_id=src_id, text=text,
@@ -301,6 +311,42 @@ def conformance(target: str | None, account: str, password: str, json_path: str 
             with open(json_path, "w", encoding="utf-8") as fh:
                 fh.write(text + "\n")
     sys.exit(1 if any(r.status == "fail" for r in results) else 0)
+
+
+def _send_http(text: str, host: str, port: int, account: str, password: str, enterprise_id: str | None,
+               recipients: list[str], rate: float, group_send_limit: int, wait: float, as_json: bool) -> int:
+    from smsdk.http import codes as http_codes
+    from smsdk.http.commands import run_send
+
+    if not enterprise_id:
+        raise click.UsageError("--via http needs --enterprise-id")
+    if click.get_current_context().get_parameter_source("port") is click.core.ParameterSource.DEFAULT:
+        port = http_codes.DEFAULT_PORT
+    return run_send(host=host, port=port, enterprise_id=enterprise_id, account_id=account, password=password,
+                    text=text, recipients=recipients, rate=rate, group_send_limit=group_send_limit, wait=wait,
+                    as_json=as_json)
+
+
+@main.command("push-receiver")
+@click.option("--port", type=click.IntRange(0, 65535), required=True, help="Port to listen on (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--path", default="/", show_default=True, help="URL path of the receiver.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per event.")
+def push_receiver(port: int, host: str, path: str, as_json: bool) -> None:
+    """Receive the platform's HTTP PUSH (MOs and status reports) and print each new event.
+
+    Answers 100 to every valid event, once per event (duplicates are answered but not printed),
+    400 to a body that is not GBK form data.  Ctrl-C stops it."""
+    from twisted.internet import reactor
+    from twisted.internet.error import CannotListenError
+
+    from smsdk.http.commands import serve_push
+
+    try:
+        serve_push(host=host, port=port, path=path, as_json=as_json)
+    except CannotListenError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.socketError}") from None
+    reactor.run()
 
 
 if __name__ == "__main__":  # pragma: no cover
