@@ -1895,6 +1895,12 @@ cdef tuple _decode_packet(int d, const unsigned char *p, Py_ssize_t n):
     return _decode_frame(d, p, n)
 
 
+# Above this many bytes a decoder's buffer shrinks back to what it holds once a feed is done
+# (a 44 MB read must not pin 44 MB for the rest of the connection).
+cdef enum:
+    _KEEP_CAPACITY = 65536
+
+
 cdef class FrameDecoder:
     """Split a byte stream into PDUs: ``feed(chunk) -> [(sequence_id, pdu), ...]``.
 
@@ -1969,6 +1975,34 @@ cdef class FrameDecoder:
         self._end += n
         return 0
 
+    cdef int _compact(self) except -1:
+        """After a big chunk: give the memory back once at most a quarter of it is in use
+        (what stays buffered is one incomplete frame, at most max_length bytes)."""
+        cdef Py_ssize_t live = self._end - self._start, cap
+        cdef unsigned char *buf
+        if live == 0:
+            free(self._buf)
+            self._buf = NULL
+            self._start = self._end = self._cap = 0
+            return 0
+        if live > self._cap // 4:
+            return 0
+        cap = max(2 * live, 1024)
+        buf = <unsigned char *>malloc(cap)
+        if buf == NULL:
+            raise MemoryError()
+        memcpy(buf, self._buf + self._start, live)
+        free(self._buf)
+        self._buf = buf
+        self._cap = cap
+        self._start = 0
+        self._end = live
+        return 0
+
+    def __sizeof__(self):
+        """The object plus its buffer's allocation (``sys.getsizeof`` reads this)."""
+        return object.__sizeof__(self) + self._cap
+
     cdef Py_ssize_t _parse(self, const unsigned char *p, Py_ssize_t n, list out) except -1:
         """Decode every whole frame of p[:n] into out; return the bytes consumed.  A protocol
         error is left in self._err (its frame consumed unless it is a Total_Length error)."""
@@ -2031,10 +2065,8 @@ cdef class FrameDecoder:
         finally:
             if have_view:
                 PyBuffer_Release(&view)
-        if self._start == self._end and self._cap > 65536:
-            free(self._buf)
-            self._buf = NULL
-            self._start = self._end = self._cap = 0
+        if self._cap > _KEEP_CAPACITY:
+            self._compact()
         if self._err is not None:
             err = self._err
             self._err = None
