@@ -10,8 +10,10 @@ Commands:
   [--simulated-clock]`` — run the fake 企信通 platform in the foreground (Ctrl-C stops it).
 * ``smsdk send --host H --port P --account A --password W (--to N ... | --to-file F) TEXT`` —
   send, wait for the status reports, print one line (or one JSON object) per recipient.
-  Exit status: 0 every recipient delivered; 1 some were not (or still pending at --wait);
-  2 usage error; 3 could not log in.
+  Exit status: 0 every recipient delivered; 1 some were not, or still had no outcome when
+  --wait ran out (they are printed as ``accepted`` or ``pending``); 2 usage error (a bad
+  argument, a text that cannot be sent); 3 could not log in (refused, nothing listening, or
+  no login within --login-timeout).
 * ``smsdk conformance [--target HOST:PORT --account A --password W] [--json FILE]
   [--profile ci|thorough]`` — the conformance suite (harness/conformance, docs/conformance.md):
   one line per RULES.md rule id, pass / fail / n/a / gap with the shortest counterexample.
@@ -151,11 +153,13 @@ def plan(text: str, signature: str, mode: str, recipients: int, as_json: bool) -
               help="The account's rate limit, SMS per second (the SDK paces below it).")
 @click.option("--group-send-limit", type=click.IntRange(1, 99), default=5, show_default=True)
 @click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
-              help="Seconds to wait for status reports before printing.")
+              help="Seconds to wait for status reports before printing (the rest: accepted / pending).")
+@click.option("--login-timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
+              help="Seconds to connect and log in before giving up (exit status 3).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 def send(text: str, host: str, port: int, account: str, password: str, dialect: str, signature: str,
          service_id: str, src_id: str | None, to: tuple[str, ...], to_file, rate: float,
-         group_send_limit: int, wait: float, as_json: bool) -> None:
+         group_send_limit: int, wait: float, login_timeout: float, as_json: bool) -> None:
     """Send TEXT to the recipients and report one outcome per recipient."""
     from smsdk import sendjob
 
@@ -168,6 +172,7 @@ def send(text: str, host: str, port: int, account: str, password: str, dialect: 
         host=host, port=port, account=account, password=password, dialect=dialect,
         signature=signature, service_id=service_id, src_id=src_id, text=text,
         recipients=recipients, rate=rate, group_send_limit=group_send_limit, wait=wait,
+        login_timeout=login_timeout,
         progress=not as_json and sys.stderr.isatty(),
     )
     code = sendjob.run(job, as_json=as_json)
