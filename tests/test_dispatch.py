@@ -286,6 +286,18 @@ def test_at_time_is_smpp_absolute_china_time():
     assert job.pdu.at_time == "261123093000032+"
 
 
+def scripted(d: Dispatcher, script: list[str], limit: int):
+    """(now, step, job, action) for each SUBMIT the dispatcher lets go, the clock moving to
+    whenever the next one is ready, the action taken from ``script`` in turn."""
+    now, steps = 0.0, 0
+    while (ready := d.next_ready_time(now)) is not None and steps < limit:
+        steps += 1
+        now = max(now, ready)
+        job = d.pop_ready(now)
+        if job is not None:
+            yield now, steps, job, script[steps % len(script)]
+
+
 @settings(max_examples=40, deadline=None)
 @given(
     n=st.integers(min_value=1, max_value=23),
@@ -297,16 +309,9 @@ def test_every_recipient_ends_with_exactly_one_outcome(n, script, stats):
     d = Dispatcher(settings=DispatchSettings(rate=1000, max_resubmits=3, busy_backoff_initial=0.01,
                                              rate_limited_pause=0.01), rng=random.Random(0))
     sub = d.add("长" * 80, numbers(n), signature=SIG, now=0)
-    now = 0.0
     base = 1
-    steps = 0
-    while (ready := d.next_ready_time(now)) is not None and steps < 500:
-        steps += 1
-        now = max(now, ready)
-        job = d.pop_ready(now)
-        if job is None:
-            continue
-        action = script[steps % len(script)]
+    now = 0.0
+    for now, steps, job, action in scripted(d, script, 500):
         if action == "ok":
             ids = accept(d, job, base, now)
             base += 100
@@ -484,20 +489,15 @@ def test_every_recipient_the_platform_accepted_twice_is_flagged(n, script):
     sub = d.add("长" * 80, numbers(n), signature=SIG, now=0)
     accepted_copies: dict[tuple[str, int], int] = {}
     expired = []
-    now, base, steps = 0.0, 1, 0
+    base = 1
+    now = 0.0
 
     def platform_accepts(job):
         for r in job.recipients:
             key = (r.number, job.part.pk_number)
             accepted_copies[key] = accepted_copies.get(key, 0) + 1
 
-    while (ready := d.next_ready_time(now)) is not None and steps < 300:
-        steps += 1
-        now = max(now, ready)
-        job = d.pop_ready(now)
-        if job is None:
-            continue
-        action = script[steps % len(script)]
+    for now, steps, job, action in scripted(d, script, 300):
         if action.startswith("resent"):
             d.on_submit_resent(job)
             if action == "resent-both":

@@ -1950,8 +1950,7 @@ cdef class FrameDecoder:
         return self._end - self._start
 
     cdef int _append(self, const unsigned char *p, Py_ssize_t n) except -1:
-        cdef Py_ssize_t live = self._end - self._start, cap
-        cdef unsigned char *buf
+        cdef Py_ssize_t live = self._end - self._start
         if n <= 0:
             return 0
         if self._cap - self._end < n:
@@ -1960,15 +1959,7 @@ cdef class FrameDecoder:
             elif self._cap - live >= n:
                 memmove(self._buf, self._buf + self._start, live)
             else:
-                cap = max(2 * self._cap, live + n, 1024)
-                buf = <unsigned char *>malloc(cap)
-                if buf == NULL:
-                    raise MemoryError()
-                if live:
-                    memcpy(buf, self._buf + self._start, live)
-                free(self._buf)
-                self._buf = buf
-                self._cap = cap
+                self._reallocate(max(2 * self._cap, live + n, 1024))
             self._start = 0
             self._end = live
         memcpy(self._buf + self._end, p, n)
@@ -1978,20 +1969,24 @@ cdef class FrameDecoder:
     cdef int _compact(self) except -1:
         """After a big chunk: give the memory back once at most a quarter of it is in use
         (what stays buffered is one incomplete frame, at most max_length bytes)."""
-        cdef Py_ssize_t live = self._end - self._start, cap
-        cdef unsigned char *buf
+        cdef Py_ssize_t live = self._end - self._start
         if live == 0:
             free(self._buf)
             self._buf = NULL
             self._start = self._end = self._cap = 0
             return 0
-        if live > self._cap // 4:
-            return 0
-        cap = max(2 * live, 1024)
-        buf = <unsigned char *>malloc(cap)
+        if live <= self._cap // 4:
+            self._reallocate(max(2 * live, 1024))
+        return 0
+
+    cdef int _reallocate(self, Py_ssize_t cap) except -1:
+        """Move what is buffered to the start of a new buffer of ``cap`` bytes."""
+        cdef Py_ssize_t live = self._end - self._start
+        cdef unsigned char *buf = <unsigned char *>malloc(cap)
         if buf == NULL:
             raise MemoryError()
-        memcpy(buf, self._buf + self._start, live)
+        if live:
+            memcpy(buf, self._buf + self._start, live)
         free(self._buf)
         self._buf = buf
         self._cap = cap
