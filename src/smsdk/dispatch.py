@@ -87,8 +87,8 @@ class DispatchSettings:
     max_resubmits: int = 20             # 10004/10005/link-loss retries of one SUBMIT before failing
     max_tracked: int = 1_000_000        # recipients without an outcome yet (backpressure above)
     early_report_memory: float = 300.0  # keep reports that arrive before their SUBMIT_RESP
-    final_report_memory: int = 100_000  # Msg_Ids of finished recipients remembered, so that a
-                                        # repeated report is recognised and ignored
+    final_report_memory: int = 200_000  # Msg_Ids of finished recipients remembered (the newest
+                                        # half at least), so that a repeated report is ignored
     src_id: str = ""                    # default Src_Id (the account number, optional extension)
     service_id: str = ""
     registered_delivery: int = 1
@@ -100,8 +100,8 @@ class DispatchSettings:
             raise ValueError("rate must be positive")
         if self.long_mode not in ("concat", "pieces"):
             raise ValueError("long_mode must be 'concat' or 'pieces'")
-        if self.final_report_memory < 0:
-            raise ValueError("final_report_memory must not be negative")
+        if self.final_report_memory < 2:
+            raise ValueError("final_report_memory must be at least 2")
         object.__setattr__(self, "on_link_loss", OnLinkLoss(self.on_link_loss))
 
 
@@ -263,10 +263,13 @@ class Dispatcher:
         self._by_msgid: dict[bytes, tuple[_Recipient, bytes | None]] = {}
         self._expiries: deque[tuple[float, _Recipient]] = deque()
         self._early_reports: OrderedDict[bytes, tuple[float, Any]] = OrderedDict()
-        # Msg_Id keys of recipients already final (FIFO, final_report_memory of them): a report
-        # for one of these is a repeat (the platform resent it after a link drop) or arrived
-        # after the outcome (expired, cancelled); it is counted and ignored.
-        self._final_ids: OrderedDict[bytes, None] = OrderedDict()
+        # Msg_Id keys of recipients already final: a report for one of these is a repeat (the
+        # platform resent it after a link drop) or came after the outcome (expired, cancelled);
+        # it is counted and ignored.  Two generations of final_report_memory / 2 keys each: the
+        # newest final_report_memory / 2 at least are remembered, never more than the setting.
+        self._final_ids: set[bytes] = set()
+        self._final_ids_old: set[bytes] = set()
+        self._final_generation = max(1, self.settings.final_report_memory // 2)
         self.ignored_reports = 0
         self._tracked = 0
         self._next_message_id = 1
@@ -528,7 +531,7 @@ class Dispatcher:
         still to come, and listed in ``unmatched_reports``)."""
         key = report.msg_id[:8]  # EMPP: bytes 0-7 carry the id (FAQ-2.5.1); CMPP ids are 8 bytes
         if key not in self._by_msgid:
-            if key in self._final_ids:
+            if key in self._final_ids or key in self._final_ids_old:
                 self.ignored_reports += 1  # a repeat, or after the outcome: never a second one
                 return True
             self._early_reports[key] = (now, report)
@@ -540,7 +543,10 @@ class Dispatcher:
 
     def _on_matched_report(self, key: bytes, report: Any) -> None:
         recipient, alias = self._by_msgid.pop(key)
-        self._remember_final(key)  # a repeat of this report is ignored
+        final = self._final_ids  # (_remember_final, inline: once per report) a repeat is ignored
+        final.add(key)
+        if len(final) >= self._final_generation:
+            self._final_ids_old, self._final_ids = final, set()
         if alias is not None:
             self._by_msgid.pop(alias, None)
             self._remember_final(alias)
@@ -551,7 +557,8 @@ class Dispatcher:
         if stat == DELIVERED_STAT:
             recipient.delivered_parts += 1
             if recipient.delivered_parts >= recipient.parts_total:
-                self._finish(recipient, OutcomeState.DELIVERED, stat, "delivered")
+                # every part's report came: no Msg_Id of it is left to forget
+                self._finish(recipient, OutcomeState.DELIVERED, stat, "delivered", reported=True)
         elif stat == "EXPIRED":
             self._finish(recipient, OutcomeState.EXPIRED, stat, "the platform reported no delivery within 48 h")
         else:
@@ -559,9 +566,9 @@ class Dispatcher:
 
     def _remember_final(self, key: bytes) -> None:
         final = self._final_ids
-        final[key] = None
-        if len(final) > self.settings.final_report_memory:
-            final.popitem(last=False)
+        final.add(key)
+        if len(final) >= self._final_generation:
+            self._final_ids_old, self._final_ids = final, set()
 
     def _trim_early(self, now: float) -> None:
         horizon = now - self.settings.early_report_memory
@@ -589,27 +596,33 @@ class Dispatcher:
 
     # -- bookkeeping -------------------------------------------------------------------------
 
-    def _finish(self, recipient: _Recipient, state: OutcomeState, status: str, detail: str) -> None:
+    def _finish(self, recipient: _Recipient, state: OutcomeState, status: str, detail: str,
+                reported: bool = False) -> None:
         if recipient.done:
             return
         recipient.done = True
         self._tracked -= 1
-        by_msgid = self._by_msgid
-        for raw in recipient.msg_ids:
-            # parts still awaiting a report (expired, failed, cancelled): forget them, and
-            # remember them as final so that their report, should it come, is ignored
-            entry = by_msgid.pop(raw[:8], None)
-            if entry is not None:
-                self._remember_final(raw[:8])
-                if entry[1] is not None:
-                    by_msgid.pop(entry[1], None)
-                    self._remember_final(entry[1])
+        if not reported:
+            self._forget_ids(recipient)
         if self.dialect == Dialect.EMPP:
             shown = tuple(raw.hex() for raw in recipient.msg_ids)
         else:
             shown = tuple(str(int.from_bytes(raw, "big")) for raw in recipient.msg_ids)
         recipient.submission._resolve(Outcome(recipient.number, state, status, detail, shown,
                                               recipient.possible_duplicate))
+
+    def _forget_ids(self, recipient: _Recipient) -> None:
+        """Parts still awaiting a report (expired, failed, cancelled): forget their Msg_Ids,
+        and remember them as final, so that their report, should it come, is ignored."""
+        by_msgid = self._by_msgid
+        for raw in recipient.msg_ids:
+            key = raw[:8]
+            entry = by_msgid.pop(key, None)
+            if entry is not None:
+                self._remember_final(key)
+                if entry[1] is not None:
+                    by_msgid.pop(entry[1], None)
+                    self._remember_final(entry[1])
 
     # -- stopping ------------------------------------------------------------------------------
 
