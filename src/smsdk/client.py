@@ -556,7 +556,7 @@ def _check_login(dialect: Dialect, account: object, password: object) -> None:
     try:
         codec.encode(codec.build_connect(account, b"", 101000000, dialect), 1, dialect)
     except (TypeError, ValueError) as exc:
-        raise ValueError(f"account {account!r} cannot be sent in a {dialect.name} CONNECT: {exc}") from None
+        raise ValueError(f"account {account!r} cannot be sent ({dialect.name} CONNECT): {exc}") from None
 
 
 def _dialect(value: Dialect | str) -> Dialect:

@@ -668,7 +668,7 @@ def check_submit_fields(dialect: Dialect, *, src_id: str | None = None, service_
         try:
             codec.encode(codec.Submit(dest_terminal_id=("13800138000",), msg_content=b"x", **fields), 1, dialect)
         except ValueError as exc:
-            raise ValueError(f"{name} {value!r} cannot be sent in a {Dialect(dialect).name} SUBMIT: {exc}") from None
+            raise ValueError(f"{name} {value!r} cannot be sent ({Dialect(dialect).name} SUBMIT): {exc}") from None
 
 
 def _recipient_list(to: object) -> Iterable[object]:
