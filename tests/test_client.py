@@ -465,3 +465,26 @@ def test_a_bare_string_recipient_is_refused_not_split_into_characters():
     with pytest.raises(ValueError, match="src_id"):
         h.client.send("hi", to=["13800138000"], src_id="not digits")
     assert h.client.dispatcher.tracked == 0 and h.server.submits == []
+
+
+def test_reports_resent_by_the_fake_platform_after_a_link_drop_count_once():
+    """The client read the DELIVERs but its DELIVER_RESPs were lost with the link: the fake
+    platform sends them again after the next login; every recipient keeps its one outcome."""
+    from smsdk_harness.conformance.world import World
+
+    with World(delay=(1.0, 1.0)) as w:
+        c = w.started()
+        to = [f"1370013{i:04d}" for i in range(40)]
+        sub = c.send("您好", to=to)
+        w.run(0.5)
+        assert len(sub.accepted) == 40 and not sub.outcomes
+        w.clock.advance(1.0)  # the platform writes the 40 reports
+        pump = w.endpoints[-1].pumps[-1]
+        pump.client.dataReceived(pump.serverIO.getOutBuffer())  # the client reads them ...
+        assert sub.counts()["delivered"] == 40
+        pump.clientIO.getOutBuffer()  # ... but its DELIVER_RESPs never reach the platform
+        w.endpoints[-1].drop()
+        w.run(30)  # reconnect; the platform sends the unacknowledged reports again
+        assert c.bound and w.endpoints[-1].attempts == 2
+        assert c.dispatcher.ignored_reports == 40
+        assert list(c.unmatched_reports) == [] and sub.counts()["delivered"] == 40
