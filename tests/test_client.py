@@ -488,3 +488,17 @@ def test_reports_resent_by_the_fake_platform_after_a_link_drop_count_once():
         assert c.bound and w.endpoints[-1].attempts == 2
         assert c.dispatcher.ignored_reports == 40
         assert list(c.unmatched_reports) == [] and sub.counts()["delivered"] == 40
+
+
+def test_a_terminate_while_draining_stops_once():
+    h = Harness(dispatch_settings=DispatchSettings(rate=100, group_send_limit=5))
+    started(h)
+    sub = h.client.send("hi", to=[f"138{i:08d}" for i in range(1_000)])
+    stopped = h.client.stop(drain=True, timeout=30)
+    h.run(1.0)
+    _server_terminates(h)
+    h.run(2.0)
+    assert stopped.called and sub.done and h.endpoint.attempts == 1
+    counts = sub.counts()
+    assert counts["delivered"] + counts["cancelled"] == 1_000 and counts["cancelled"]
+    assert h.client.stopped_because == "the client stopped"  # the first reason stands

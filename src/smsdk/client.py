@@ -182,7 +182,8 @@ class Client:
         self._started: defer.Deferred[None] | None = None
         self._stopping = False             # no reconnecting (set when a stop begins)
         self.stopped_because: str | None = None  # why the client stopped (send() then raises)
-        self._stop_done: defer.Deferred[None] | None = None  # fires once every outcome is given
+        self._stop_done: defer.Deferred[None] | None = None  # stop(): fires once all is done
+        self._shutdown_done: defer.Deferred[None] | None = None  # fires once every outcome is given
         self._cancelled_all = False        # the dispatcher's leftovers were cancelled
         self._drain_waiter: defer.Deferred[None] | None = None
         self.last_connect_error: BaseException | None = None  # why the last TCP connect failed
@@ -224,7 +225,7 @@ class Client:
         :class:`~smsdk.errors.ClientStopped`.  Calling it again returns the same outcome."""
         if self._stop_done is None:
             self.stopped_because = self.stopped_because or "the client stopped"
-            if drain:
+            if drain and self._shutdown_done is None:
                 d = self._wait_drained(timeout)
                 d.addCallback(lambda _: self._shutdown("the client stopped"))
             else:
@@ -256,9 +257,14 @@ class Client:
         proto = self._protocol
         return proto is None or proto.session is None or proto.session.in_flight == 0
 
+    def _shutdown(self, why: str) -> defer.Deferred[None]:
+        """Stop for good (see :meth:`stop`), once; ``why`` goes into the cancelled outcomes."""
+        if self._shutdown_done is None:
+            self._shutdown_done = self._shut_down(why)
+        return _follow(self._shutdown_done)
+
     @defer.inlineCallbacks
-    def _shutdown(self, why: str) -> Any:
-        """Stop for good (see :meth:`stop`); ``why`` goes into the cancelled outcomes."""
+    def _shut_down(self, why: str) -> Any:
         self.stopped_because = self.stopped_because or why
         self._stopping = True
         self._drained()
@@ -398,8 +404,7 @@ class Client:
             log.error("%s; not reconnecting", error)
             if self._started is not None and not self._started.called:
                 self._started.errback(error)
-            if self._stop_done is None:
-                self._stop_done = self._shutdown(f"the login was refused for good ({error})")
+            self._shutdown(f"the login was refused for good ({error})")
             return
         stopped = self._service.stopService()
         delay = self._login_retry_policy(self._login_refusals)
