@@ -1,7 +1,7 @@
-"""The platform model: ``Platform(config, reactor)``.
+"""The platform model: ``Platform(config, clock)``.
 
-Pure Python over an injectable clock (a Twisted ``IReactorTime``: ``seconds()`` and
-``callLater()``).  No sockets: front ends call :meth:`Platform.bind`,
+Pure Python over an injectable clock (a :class:`~.clock.Clock`: ``now()`` and
+``call_later()``; no Twisted here, the front ends adapt theirs).  No sockets: front ends call :meth:`Platform.bind`,
 :meth:`Platform.submit`, :meth:`Platform.inject_mo` and hand the model a :class:`Sink`
 per session; the model calls ``sink.deliver(item)`` when a report or MO is due.  Every
 rule is in RULES.md (ids quoted in comments) and every number is a config setting.
@@ -13,12 +13,11 @@ from __future__ import annotations
 import collections
 import datetime as _dt
 import heapq
+import logging
 import random
+import time as _time
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
-
-from twisted.internet.base import ReactorBase
-from twisted.logger import Logger
 
 from smsdk import codec as _codec
 from smsdk import numbers as _numbers
@@ -27,6 +26,7 @@ from smsdk.text import classify, count, plan
 
 from . import splitting
 from .allocator import MsgIdAllocator, TokenBucket
+from .clock import Clock, Timer, require_clock
 from .config import ROLES, AccountConfig, EnterpriseConfig, PlatformConfig, default_config
 from .items import (
     ZERO_MSG_ID,
@@ -52,7 +52,7 @@ from .timefmt import CHINA, WallClock, parse_at_time, yymmddhhmm
 
 __all__ = ["Account", "Enterprise", "Platform"]
 
-_log = Logger(namespace="smsdk_harness.fake_smsc")
+_log = logging.getLogger("smsdk_harness.fake_smsc")
 
 _LOGIN_ROLES = ("admin", "service", "staff")
 _ADDRESS_BOOK_KINDS = ("normal",)
@@ -191,7 +191,7 @@ class _Ctx:
     def china(self) -> _dt.datetime:
         """China time of this SUBMIT (computed when a check or At_Time needs it)."""
         if self._china is None:
-            self._china = self.platform.clock.china(self.now)
+            self._china = self.platform.wall.china(self.now)
         return self._china
 
 
@@ -296,20 +296,19 @@ def _field(pdu: Any, name: str, default: Any) -> Any:
 
 
 class Platform:
-    """The fake 企信通 platform.  ``Platform(config=None, reactor=None)``: the embedded demo
-    config and the global reactor by default; tests pass a ``twisted.internet.task.Clock``.
+    """The fake 企信通 platform.  ``Platform(config, clock)``: ``config`` None is the
+    embedded demo; ``clock`` is a :class:`~.clock.Clock` (the front ends pass
+    ``ReactorClock(reactor)``, tests ``ReactorClock(task.Clock())``).  ``wall_time`` (default
+    ``time.time``) is read once, when ``config`` has no ``epoch``, to show the real time.
     """
 
-    def __init__(self, config: PlatformConfig | None = None, reactor: Any = None) -> None:
+    def __init__(self, config: PlatformConfig | None, clock: Clock, *,
+                 wall_time: Callable[[], float] = _time.time) -> None:
         if config is None:
             config = default_config()
-        if reactor is None:
-            from twisted.internet import reactor as _reactor
-
-            reactor = _reactor
         self.config = config
-        self.reactor = reactor
-        self.clock = WallClock(reactor, config.epoch)
+        self.clock = require_clock(clock)
+        self.wall = WallClock(clock, config.epoch, wall_time)
         self.network = Network(config.network)
         self.msgids = MsgIdAllocator(config.gateway_code, config.msgid_sequence)
         self._fault_rng = random.Random(config.network.seed ^ 0x10005)
@@ -323,7 +322,7 @@ class Platform:
 
         self._enterprises: dict[str, Enterprise] = {}
         self._accounts: dict[str, Account] = {}
-        now = reactor.seconds()
+        now = clock.now()
         for ecfg in config.enterprises:
             self._add_enterprise(ecfg, now)
 
@@ -332,18 +331,16 @@ class Platform:
         self._mos: collections.deque[MoRecord] = collections.deque()
         self._handsets: dict[str, Handset] = {}
         self._dup: dict[tuple[str, str, bytes, str], float] = {}
-        self._scheduled: dict[int, tuple[SubmissionRecord, Any]] = {}
-        self._calls: set[Any] = set()
+        self._scheduled: dict[int, tuple[SubmissionRecord, Timer]] = {}
+        self._calls: set[Timer] = set()
         # Deliveries, network outcomes and EXPIRED reports wait in one heap of
-        # (due, seq, fn, args) driven by a single reactor timer armed for the earliest due
-        # time (``_soon``), instead of one DelayedCall each.
+        # (due, seq, fn, args) driven by a single clock timer armed for the earliest due
+        # time (``_soon``), instead of one timer each.
         self._timer_heap: list[tuple[float, int, Callable[..., None], tuple[Any, ...]]] = []
         self._timer_seq = 0
-        self._timer_call: Any = None
+        self._timer_call: Timer | None = None
         self._timer_at = 0.0
         self._timer_firing = False
-        # a real reactor refuses negative delays; a task.Clock takes them (see _arm)
-        self._clamp_delay = isinstance(reactor, ReactorBase)
         # (Msg_Fmt, TP_udhi, Msg_Content, signature) -> ``_read()``: frozen values, so
         # SUBMITs of the same text share them (decoded, rendered and length-checked once);
         # cleared when it reaches 1024 entries, and whenever ``config`` (whose splitting and
@@ -363,17 +360,17 @@ class Platform:
         self._mo_refs: dict[str, int] = {}
         self._billing: collections.Counter[tuple[str, str]] = collections.Counter()
         self.counters: collections.Counter[str] = collections.Counter()
-        self._housekeeping = reactor.callLater(config.housekeeping_interval, self._tick)
+        self._housekeeping = clock.call_later(config.housekeeping_interval, self._tick)
 
     # ------------------------------------------------------------------ clock
 
     def now(self) -> float:
-        """The model clock (``reactor.seconds()``)."""
-        return self.reactor.seconds()
+        """The model clock (``clock.now()``)."""
+        return self.clock.now()
 
     def china_now(self) -> _dt.datetime:
         """China time now (from the clock and ``epoch``)."""
-        return self.clock.china()
+        return self.wall.china()
 
     def close(self) -> None:
         """Cancel every pending timer (deliveries, EXPIRED reports, housekeeping)."""
@@ -388,14 +385,14 @@ class Platform:
         if self._housekeeping.active():
             self._housekeeping.cancel()
 
-    def _later(self, delay: float, fn: Callable[..., None], *args: Any) -> Any:
-        holder: list[Any] = []
+    def _later(self, delay: float, fn: Callable[..., None], *args: Any) -> Timer:
+        holder: list[Timer] = []
 
         def run() -> None:
             self._calls.discard(holder[0])
             fn(*args)
 
-        call = self.reactor.callLater(max(0.0, delay), run)
+        call = self.clock.call_later(max(0.0, delay), run)
         holder.append(call)
         self._calls.add(call)
         return call
@@ -404,7 +401,7 @@ class Platform:
         """``fn(*args)`` in ``delay`` seconds, from the timer heap (not cancellable one by
         one; ``close()`` drops them all).  Same firing time as ``_later``; ties run in the
         order they were scheduled."""
-        due = self.reactor.seconds() + (delay if delay > 0.0 else 0.0)
+        due = self.clock.now() + (delay if delay > 0.0 else 0.0)
         self._timer_seq += 1
         heapq.heappush(self._timer_heap, (due, self._timer_seq, fn, args))
         self._arm_for_head()
@@ -421,24 +418,25 @@ class Platform:
             if due >= self._timer_at:
                 return
             call.cancel()
-        delay = due - self.reactor.seconds()
+        delay = due - self.clock.now()
         self._arm(due, delay if delay > 0.0 else 0.0)
 
     def _arm(self, due: float, delay: float) -> None:
         self._timer_at = due
-        self._timer_call = self.reactor.callLater(delay, self._fire)
+        self._timer_call = self.clock.call_later(delay, self._fire)
 
     def _fire(self) -> None:
-        """Run every heap entry due by now (a real reactor), or due at or before the time
-        this timer was armed for (a ``task.Clock``, which may run it late within one
-        ``advance``: later entries keep their own place among the clock's other calls),
-        then arm for the next one."""
+        """Run every heap entry due by now (on any clock: a late timer catches up at once,
+        as a reactor's runUntilCurrent does), then arm for the next one.  A clock that runs
+        each call at its own time (the reactor, ``SimulatedClock.advance``) interleaves the
+        entries with its other calls; ``task.Clock.advance(t)`` runs its calls at the end
+        time, so the first firing runs everything due by then."""
         self._timer_call = None
         self._timer_firing = True
         limit = self._timer_at
-        if self._clamp_delay:
-            # a real reactor: run everything due by now, as its runUntilCurrent does
-            limit = max(limit, self.reactor.seconds())
+        now = self.clock.now()
+        if now > limit:
+            limit = now
         heap = self._timer_heap
         pop = heapq.heappop
         try:
@@ -449,10 +447,8 @@ class Platform:
             self._timer_firing = False
             if heap and self._timer_call is None:
                 due = heap[0][0]
-                delay = due - self.reactor.seconds()
-                if delay < 0.0 and self._clamp_delay:
-                    delay = 0.0
-                self._arm(due, delay)
+                delay = due - self.clock.now()
+                self._arm(due, delay if delay > 0.0 else 0.0)
 
     # ------------------------------------------------------------------ entities
 
@@ -784,7 +780,7 @@ class Platform:
         try:
             sink.kicked()
         except Exception:
-            _log.failure("a sink's kicked() raised")
+            _log.exception("a sink's kicked() raised")
 
     # ------------------------------------------------------------------ offline / routing
 
@@ -825,7 +821,7 @@ class Platform:
             sink.deliver(item)
         except Exception:
             self.counters["sink_errors"] += 1
-            _log.failure("a sink's deliver() raised")
+            _log.exception("a sink's deliver() raised")
 
     def _route(self, acc: Account, item: ReportItem | MoItem,
                rec: ReportRecord | MoRecord) -> tuple[str, str | None]:
@@ -862,7 +858,7 @@ class Platform:
         and handset deliveries happen later on the clock (never inside this call)."""
         acc = self._accounts.get(account_id) or self.account(account_id)
         ent = acc.enterprise
-        now = self.reactor.seconds()
+        now = self.clock.now()
         dest, content, src_id, msg_fmt, tp_udhi, service_id, at_time, rd = _submit_fields(pdu)
         # positional (half the cost of keywords, one per SUBMIT): id, account_id,
         # enterprise_id, at, via, sequence_id, src_id, dest, msg_fmt, tp_udhi, content, text,
@@ -1083,7 +1079,7 @@ class Platform:
         rec, acc = ctx.rec, ctx.account
         numbers = ctx.numbers
         n = len(numbers)
-        base = self.msgids.allocate(self._china_second(self.clock.epoch + ctx.now), n)
+        base = self.msgids.allocate(self._china_second(self.wall.epoch + ctx.now), n)
         rec.msg_id = base
         if n == 1:  # most SUBMITs: no comprehension, and the ids are just (M,)
             rec.recipients = [Recipient(0, numbers[0], base)]
@@ -1115,7 +1111,7 @@ class Platform:
                 rec.notes.append(f"{e}: sent at once")
                 when = None
             if when is not None:
-                due = max(ctx.now, self.clock.clock_time(when))
+                due = max(ctx.now, self.wall.clock_time(when))
                 if due > ctx.now:
                     rec.notes.append(f"held until {when.isoformat()} (At_Time)")
         rec.due = due
@@ -1172,7 +1168,7 @@ class Platform:
         carrier_of = _numbers.carrier
         pick = self.network.pick
         heap, push = self._timer_heap, heapq.heappush
-        now = self.reactor.seconds()
+        now = self.clock.now()
         network_done = self._network_done
         for r in rec.recipients:
             r.state = "sent"
@@ -1213,13 +1209,13 @@ class Platform:
     def _receive(self, rec: SubmissionRecord, r: Recipient) -> None:
         """The handset gets what the platform sends it for this SUBMIT."""
         rend: splitting.Rendering = rec.rendering
-        now = self.reactor.seconds()
+        now = self.clock.now()
         h = self._handsets.get(r.number)
         if h is None:
             h = self._handsets[r.number] = Handset(r.number)
         r.delivered = True
         billing = rend.billing
-        self._billing[(rec.account_id, self._billing_month(self.clock.epoch + now))] += billing
+        self._billing[(rec.account_id, self._billing_month(self.wall.epoch + now))] += billing
         self.counters["billed"] += billing
         h.billing += billing
         sig = rend.signature
@@ -1261,13 +1257,13 @@ class Platform:
             self._emit(msg)
 
     def _report(self, rec: SubmissionRecord, r: Recipient, stat: str, why: str) -> None:
-        now = self.reactor.seconds()
+        now = self.clock.now()
         if rec.sequence_id is not None:
             seq = rec.sequence_id
         else:
             self._smsc_seq = (self._smsc_seq + 1) & 0xFFFFFFFF
             seq = self._smsc_seq
-        epoch = self.clock.epoch
+        epoch = self.wall.epoch
         item = ReportItem(rec.account_id, r.msg_id, stat, self._report_time(epoch + rec.at),
                           self._report_time(epoch + now), r.number, seq, rec.src_id,
                           rec.service_id, now, rec.id)
@@ -1328,7 +1324,7 @@ class Platform:
         now = self.now()
         items, records = [], []
         for fmt, udhi, content, ptext in parts:
-            msg_id = self.msgids.allocate(self._china_second(self.clock.epoch + now), 1)
+            msg_id = self.msgids.allocate(self._china_second(self.wall.epoch + now), 1)
             item = MoItem(msg_id, sender, dest, fmt, udhi, content, ptext, target.id, now,
                           "", self._next_mo)
             self._next_mo += 1
@@ -1461,13 +1457,13 @@ class Platform:
             try:
                 cb(obj)
             except Exception:
-                _log.failure("a platform listener raised")
+                _log.exception("a platform listener raised")
 
     # ------------------------------------------------------------------ retention
 
     def _tick(self) -> None:
         self.purge()
-        self._housekeeping = self.reactor.callLater(self.config.housekeeping_interval, self._tick)
+        self._housekeeping = self.clock.call_later(self.config.housekeeping_interval, self._tick)
 
     def purge(self) -> None:
         """Drop what is past its time: records and handset messages older than

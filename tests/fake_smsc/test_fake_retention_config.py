@@ -16,6 +16,7 @@ from smsdk_harness.fake_smsc import (
     load_config,
 )
 from smsdk_harness.fake_smsc.config import DEFAULT_CHECK_ORDER
+from smsdk_harness.fake_smsc.simclock import ReactorClock
 
 DAY = 86400.0
 
@@ -77,7 +78,7 @@ def test_scheduled_records_outlive_retention(platform, clock):
 
 def test_sub_accounts_capped_by_package(clock):
     text = config_text().replace('package = "standard"', 'package = "basic"')
-    p = Platform(load_config(text), clock)
+    p = Platform(load_config(text), ReactorClock(clock))
     try:
         for i in range(2, 6):  # basic: 5 sub-accounts, one exists
             p.add_account("E1", f"0{i}", "pw")
@@ -134,7 +135,7 @@ def test_default_config_is_the_demo(clock):
     assert e.signature == "【示例科技】" and e.service_code == "10657109000001"
     assert not e.unicom and e.blacklist
     assert [a.extension for a in e.accounts] == ["", "01"]
-    p = Platform(cfg, clock)
+    p = Platform(cfg, ReactorClock(clock))
     p.close()
 
 
@@ -150,11 +151,27 @@ def test_epoch_forms(clock):
     assert a.epoch == 1714521600.0
     b = load_config(config_text().replace(f'"{"2024-05-01T08:00:00+08:00"}"', "1714521600"))
     assert b.epoch == a.epoch
-    p = Platform(load_config(config_text().replace('epoch = "2024-05-01T08:00:00+08:00"', "")), clock)
-    try:
-        import time
 
-        assert abs(p.clock.unix() - time.time()) < 5
+
+def test_without_an_epoch_the_clock_shows_the_wall_time_read_at_start(clock):
+    clock.advance(50.0)
+    reads = []
+
+    def wall_time() -> float:
+        reads.append(1_800_000_000.0)
+        return 1_800_000_000.0
+
+    cfg = load_config(config_text().replace('epoch = "2024-05-01T08:00:00+08:00"', ""))
+    p = Platform(cfg, ReactorClock(clock), wall_time=wall_time)
+    try:
+        assert p.wall.epoch == 1_800_000_000.0 - 50.0
+        assert p.wall.unix() == 1_800_000_000.0
+        clock.advance(10.0)
+        assert p.wall.unix() == 1_800_000_010.0
+        assert reads == [1_800_000_000.0]  # read once, at construction
+        # a configured epoch wins: the wall time is not read
+        Platform(load_config(config_text()), ReactorClock(clock), wall_time=wall_time).close()
+        assert len(reads) == 1
     finally:
         p.close()
 
