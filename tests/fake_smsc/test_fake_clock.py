@@ -18,6 +18,7 @@ MODEL_MODULES = [
     "smsdk_harness.fake_smsc",
     "smsdk_harness.fake_smsc.clock",
     "smsdk_harness.fake_smsc.model",
+    "smsdk_harness.fake_smsc.platform_scheduler",
 ]
 
 
