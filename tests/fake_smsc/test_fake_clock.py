@@ -19,6 +19,7 @@ MODEL_MODULES = [
     "smsdk_harness.fake_smsc.clock",
     "smsdk_harness.fake_smsc.model",
     "smsdk_harness.fake_smsc.platform_scheduler",
+    "smsdk_harness.fake_smsc.platform_lists",
 ]
 
 
