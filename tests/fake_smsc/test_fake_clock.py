@@ -20,6 +20,7 @@ MODEL_MODULES = [
     "smsdk_harness.fake_smsc.model",
     "smsdk_harness.fake_smsc.platform_scheduler",
     "smsdk_harness.fake_smsc.platform_lists",
+    "smsdk_harness.fake_smsc.platform_checks",
 ]
 
 

@@ -7,7 +7,7 @@ from fake_smsc_helpers import MAIN, MOBILE, MOBILE2, RecordingSink, config_text,
 from twisted.internet.task import Clock
 
 from smsdk_harness.fake_smsc import Platform, load_config
-from smsdk_harness.fake_smsc.model import _check_result
+from smsdk_harness.fake_smsc.platform_checks import _check_result
 from smsdk_harness.fake_smsc.simclock import ReactorClock, SimulatedClock
 
 
