@@ -11,7 +11,6 @@ See docs/fake-smsc.md.
 from __future__ import annotations
 
 import collections
-import heapq
 import logging
 import time as _time
 from collections.abc import Callable
@@ -32,16 +31,15 @@ from .items import (
     MoOutcome,
     MoRecord,
     MoRefused,
-    ReceivedMessage,
-    Recipient,
     ReportItem,
     ReportRecord,
     Sink,
     SubmissionRecord,
     UnknownAccount,
 )
-from .network import Handset, Network, PendingConcat
-from .platform_checks import OK, SubmitChecks, _Memo
+from .network import Handset
+from .platform_checks import OK, SubmitChecks
+from .platform_delivery import Delivery
 from .platform_lists import Lists
 from .platform_scheduler import Scheduler
 
@@ -52,13 +50,11 @@ _log = logging.getLogger("smsdk_harness.fake_smsc")
 _LOGIN_ROLES = ("admin", "service", "staff")
 _ADDRESS_BOOK_KINDS = ("normal",)
 
-# Result codes (the values of smsdk.codes.EMPP_SUBMIT_RESULT / EMPP_CONNECT_STATUS).
+# Login status codes (the values of smsdk.codes.EMPP_CONNECT_STATUS; OK is 0).
 LOGIN_AUTH = 3
 LOGIN_BUSY = 10001
 LOGIN_KICKED = 20000
-# enum members read once (through their class each costs ~0.2 us in CPython 3.11)
-_UNICOM = _numbers.Carrier.UNICOM
-_TELECOM = _numbers.Carrier.TELECOM
+
 
 class Enterprise:
     """An enterprise at run time (built from an :class:`EnterpriseConfig`)."""
@@ -155,11 +151,9 @@ class Account:
 
 
 
-_STAT_COUNTERS = _Memo("stat_".__add__)  # the counter name of each Stat
 
 
-
-class Platform(Scheduler, Lists, SubmitChecks):
+class Platform(Scheduler, Lists, SubmitChecks, Delivery):
     """The fake 企信通 platform.  ``Platform(config, clock)``: ``config`` None is the
     embedded demo; ``clock`` is a :class:`~.clock.Clock` (the front ends pass
     ``ReactorClock(reactor)``, tests ``ReactorClock(task.Clock())``).  ``wall_time`` (default
@@ -172,7 +166,7 @@ class Platform(Scheduler, Lists, SubmitChecks):
             config = default_config()
         self.config = config
         self._init_scheduler(clock, config.epoch, wall_time)
-        self.network = Network(config.network)
+        self._init_delivery(config.network)
         self.msgids = MsgIdAllocator(config.gateway_code, config.msgid_sequence)
         self._init_lists(config.platform_blacklist, config.source_blacklist)
         self._init_checks(config)
@@ -190,7 +184,6 @@ class Platform(Scheduler, Lists, SubmitChecks):
         self._handsets: dict[str, Handset] = {}
         self._listeners: list[Callable[[Any], None]] = []
         self._next_mo = 1
-        self._smsc_seq = 0
         self._mo_refs: dict[str, int] = {}
         self._billing: collections.Counter[tuple[str, str]] = collections.Counter()
         self.counters: collections.Counter[str] = collections.Counter()
@@ -489,148 +482,6 @@ class Platform(Scheduler, Lists, SubmitChecks):
         acc = self.account(account_id)
         self._purge_offline(acc, self.now())
         return [item for _t, item, _rec in acc.offline]
-
-    # ------------------------------------------------------------------ delivery
-
-    def _send(self, rec: SubmissionRecord) -> None:
-        """The SUBMIT goes out to the network now: decide each recipient's fate."""
-        self._scheduled.pop(rec.id, None)
-        rec.state = "sent"
-        acc = self._accounts.get(rec.account_id)
-        ent = self._enterprises.get(rec.enterprise_id)
-        if acc is None or ent is None:
-            return
-        prefix = self._source_blacklisted(rec.src_id)  # the same for every recipient
-        # the list policy can refuse a number only under "whitelist" or when a list it
-        # looks at has numbers (the usual case of a load: no lists at all)
-        lists = (ent.list_policy == "whitelist" or bool(ent.blacklist)
-                 or bool(self.platform_blacklist))
-        carrier_of = _numbers.carrier
-        pick = self.network.pick
-        heap, push = self._timer_heap, heapq.heappush
-        now = self.clock.now()
-        network_done = self._network_done
-        for r in rec.recipients:
-            r.state = "sent"
-            if prefix is not None:
-                self._report(rec, r, "EPBLACK", f"Src_Id {rec.src_id} matches source blacklist {prefix}")
-                continue
-            if lists:
-                why = self._list_verdict(ent, r.number)
-                if why is not None:
-                    self._report(rec, r, "DTBLACK", why)
-                    continue
-            carrier = carrier_of(r.number)
-            if carrier is _UNICOM or carrier is _TELECOM:
-                on = ent.unicom if carrier is _UNICOM else ent.telecom
-                if not on:
-                    self._report(rec, r, "UNSURPT",
-                                 f"{carrier.value} number and the enterprise has no {carrier.value} service")
-                else:
-                    # DELIVRD as soon as the other carrier's gateway accepts (FAQ-2.1.8).
-                    self._receive(rec, r)
-                    self._report(rec, r, "DELIVRD", f"accepted by the {carrier.value} gateway")
-                continue
-            stat, delay = pick(r.number)
-            if stat == "never":
-                self._soon(self.config.expired_seconds, self._report, rec, r, "EXPIRED",
-                            f"no report within {self.config.expired_hours:g} h: generated by the platform")
-            else:  # self._soon(delay, network_done, rec, r, stat), the heap push inline
-                self._timer_seq += 1
-                push(heap, (now + (delay if delay > 0.0 else 0.0), self._timer_seq, network_done,
-                            (rec, r, stat)))
-        self._arm_for_head()
-
-    def _network_done(self, rec: SubmissionRecord, r: Recipient, stat: str) -> None:
-        if stat == "DELIVRD":
-            self._receive(rec, r)
-        self._report(rec, r, stat, "network outcome")
-
-    def _receive(self, rec: SubmissionRecord, r: Recipient) -> None:
-        """The handset gets what the platform sends it for this SUBMIT."""
-        rend: splitting.Rendering = rec.rendering
-        now = self.clock.now()
-        h = self._handsets.get(r.number)
-        if h is None:
-            h = self._handsets[r.number] = Handset(r.number)
-        r.delivered = True
-        billing = rend.billing
-        self._billing[(rec.account_id, self._billing_month(self.wall.epoch + now))] += billing
-        self.counters["billed"] += billing
-        h.billing += billing
-        sig = rend.signature
-        kind = rend.kind
-        if kind == "single" or kind == "split":
-            for body in rend.bodies:
-                self._show(h, ReceivedMessage(
-                    r.number, body + sig, body, sig, 1, rend.cut_tail, kind, rec.src_id,
-                    rec.account_id, (r.msg_id,), now))
-            return
-        content: splitting.Content = rec.parsed
-        key = (rec.account_id, content.reference, content.udh16)
-        pend = h.pending.get(key)
-        if pend is not None and pend.total != content.total:
-            pend.reason = "superseded"
-            h.incomplete.append(h.pending.pop(key))
-            pend = None
-        if pend is None:
-            pend = h.pending[key] = PendingConcat(rec.account_id, content.reference or 0,
-                                                  content.udh16, content.total, now)
-        if content.number in pend.parts:
-            return  # the same part again: the phone keeps the first copy
-        pend.parts[content.number] = (rend.bodies[0], rend.cut_tail, r.msg_id, rec.src_id)
-        if len(pend.parts) < pend.total:
-            return
-        del h.pending[key]
-        bodies = [pend.parts[i][0] for i in range(1, pend.total + 1)]
-        last = pend.parts[pend.total]
-        body = "".join(bodies)
-        self._show(h, ReceivedMessage(
-            r.number, body + sig, body, sig, pend.total, last[1], "concat", last[3],
-            rec.account_id, tuple(pend.parts[i][2] for i in range(1, pend.total + 1)), now,
-            pend.total))
-
-    def _show(self, h: Handset, msg: ReceivedMessage) -> None:
-        h.messages.append(msg)
-        self.counters["handset_messages"] += 1
-        if self._listeners:
-            self._emit(msg)
-
-    def _report(self, rec: SubmissionRecord, r: Recipient, stat: str, why: str) -> None:
-        now = self.clock.now()
-        if rec.sequence_id is not None:
-            seq = rec.sequence_id
-        else:
-            self._smsc_seq = (self._smsc_seq + 1) & 0xFFFFFFFF
-            seq = self._smsc_seq
-        epoch = self.wall.epoch
-        item = ReportItem(rec.account_id, r.msg_id, stat, self._report_time(epoch + rec.at),
-                          self._report_time(epoch + now), r.number, seq, rec.src_id,
-                          rec.service_id, now, rec.id)
-        r.state = "reported"
-        r.stat = stat
-        r.report = item
-        counters = self.counters
-        counters[_STAT_COUNTERS[stat]] += 1
-        counters["reports"] += 1
-        if rec.registered_delivery == 0:
-            rr = ReportRecord(item, rec.via, "not_requested")
-        elif rec.via != "empp":
-            rr = ReportRecord(item, rec.via, "stored")
-        else:
-            acc = self._accounts.get(rec.account_id)
-            if acc is None:
-                rr = ReportRecord(item, rec.via, "dropped")
-            elif acc.sink is not None:  # online (what _route does first, without its detour)
-                rr = ReportRecord(item, rec.via, "delivered", acc.id)
-                self._hand(acc.sink, item)
-            else:
-                rr = ReportRecord(item, rec.via, "pending")
-                rr.state, rr.delivered_to = self._route(acc, item, rr)
-        rec.notes.append(f"{r.number}: {stat} ({why})")
-        self._reports.append(rr)
-        if self._listeners:
-            self._emit(rr)
 
     # ------------------------------------------------------------------ MO
 

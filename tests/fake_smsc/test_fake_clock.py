@@ -21,6 +21,7 @@ MODEL_MODULES = [
     "smsdk_harness.fake_smsc.platform_scheduler",
     "smsdk_harness.fake_smsc.platform_lists",
     "smsdk_harness.fake_smsc.platform_checks",
+    "smsdk_harness.fake_smsc.platform_delivery",
 ]
 
 
