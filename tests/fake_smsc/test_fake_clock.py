@@ -22,6 +22,7 @@ MODEL_MODULES = [
     "smsdk_harness.fake_smsc.platform_lists",
     "smsdk_harness.fake_smsc.platform_checks",
     "smsdk_harness.fake_smsc.platform_delivery",
+    "smsdk_harness.fake_smsc.platform_mo",
 ]
 
 
