@@ -2,7 +2,9 @@
 
 Survivors of each collection are frozen (walked once), and a full collection (unfreeze,
 collect, freeze) reclaims cyclic garbage once the frozen objects have grown enough,
-checked on the reactor.  The GC is process-wide: every test restores it."""
+checked on the reactor.  The GC is process-wide: an autouse fixture gives the rest of the
+session the GC as it was before each test (thresholds, callbacks, frozen objects, enabled),
+whatever the test did or failed to undo."""
 
 from __future__ import annotations
 
@@ -28,16 +30,33 @@ def cycle() -> weakref.ref[Node]:
     return weakref.ref(a)
 
 
+@pytest.fixture(autouse=True)
+def gc_as_it_was() -> Iterator[None]:
+    thresholds, enabled = gc.get_threshold(), gc.isenabled()
+    callbacks, frozen = list(gc.callbacks), gc.get_freeze_count()
+    try:
+        yield
+    finally:
+        gc.set_threshold(*thresholds)
+        gc.callbacks[:] = callbacks
+        if gc.get_freeze_count() != frozen:
+            gc.unfreeze()  # frozen objects cannot be told apart: all back, then as before
+            if frozen:
+                gc.freeze()
+        if enabled:
+            gc.enable()
+        else:
+            gc.disable()
+
+
 @pytest.fixture
 def server_gc() -> Iterator[tuple[ServerGc, task.Clock]]:
-    before = gc.get_threshold()
     clock = task.Clock()
     policy = ServerGc(clock, check_every=10.0, floor=10)
     try:
         yield policy.start(), clock
     finally:
         policy.stop()
-        gc.set_threshold(*before)
         assert policy._collected not in gc.callbacks
 
 
@@ -93,7 +112,6 @@ def test_the_reactor_runs_a_full_collection_once_the_frozen_objects_have_doubled
 
 
 def test_tune_gc_for_server_starts_the_policy_on_the_given_reactor() -> None:
-    before = gc.get_threshold()
     clock = task.Clock()
     policy = tune_gc_for_server(clock)
     try:
@@ -101,5 +119,12 @@ def test_tune_gc_for_server_starts_the_policy_on_the_given_reactor() -> None:
         assert clock.getDelayedCalls()  # the periodic check
     finally:
         policy.stop()
-        gc.set_threshold(*before)
     assert not clock.getDelayedCalls()
+
+
+def test_stop_gives_the_gc_back_as_it_was_before_start() -> None:
+    before = gc.get_threshold(), gc.isenabled(), list(gc.callbacks), gc.get_freeze_count()
+    policy = ServerGc(task.Clock()).start()
+    assert gc.get_threshold() != before[0]
+    policy.stop()
+    assert (gc.get_threshold(), gc.isenabled(), list(gc.callbacks), gc.get_freeze_count()) == before
