@@ -26,6 +26,7 @@ from smsdk import numbers as _numbers
 __all__ = [
     "AccountConfig",
     "ConfigError",
+    "ControlConfig",
     "DEFAULT_CHECK_ORDER",
     "DEFAULT_TOML",
     "EmppConfig",
@@ -130,9 +131,17 @@ class EmppConfig:
     ``terminate_timeout``: our TERMINATE unanswered this long: the link is closed anyway.
     ``max_frame_length``: inbound Total_Length refused above this (the link is dropped).
     ``deliver_track`` / ``deliver_resp_timeout``: how many DELIVERs per connection are
-    remembered, and how long, to match DELIVER_RESPs for the counters.  DELIVERs never
-    wait for a response: they are written once and never resent (the official client
-    never answers them).
+    remembered, and how long, waiting for their DELIVER_RESP.  A DELIVER takes no window
+    slot and is never resent on the same link (the official client never answers them);
+    with ``redeliver_unacked`` the ones still waiting when the link ends go back to the
+    account's offline queue and are sent again after its next login (FAQ-3.1.5).
+    ``login_timeout``: a connection without an accepted CONNECT this long is closed (0: never).
+    ``max_connections`` / ``max_connections_per_address``: open connections at most, in
+    total and from one peer address; one more is closed at once.
+    ``login_failure_window``, ``login_max_failures`` (per account and address),
+    ``login_max_failures_per_address``: after that many failed logins (status 3) within the
+    window, further CONNECTs of that key are answered 3 without checking the password
+    (window 0: no throttling).  See :mod:`.guard`.
     """
 
     version: int = 0x10
@@ -141,6 +150,21 @@ class EmppConfig:
     max_frame_length: int = 4096
     deliver_track: int = 4096
     deliver_resp_timeout: float = 60.0
+    redeliver_unacked: bool = True
+    login_timeout: float = 10.0
+    max_connections: int = 1024
+    max_connections_per_address: int = 64
+    login_failure_window: float = 60.0
+    login_max_failures: int = 5
+    login_max_failures_per_address: int = 20
+
+
+@dataclass(frozen=True)
+class ControlConfig:
+    """The control API (``[control]``): ``token`` is the bearer token it requires; empty:
+    none on loopback, a random one (printed at start) on any other interface."""
+
+    token: str = ""
 
 
 @dataclass(frozen=True)
@@ -229,6 +253,7 @@ class PlatformConfig:
     overload: OverloadConfig = field(default_factory=OverloadConfig)
     http: HttpConfig = field(default_factory=HttpConfig)
     empp: EmppConfig = field(default_factory=EmppConfig)
+    control: ControlConfig = field(default_factory=ControlConfig)
     packages: dict[str, PackageConfig] = field(default_factory=dict)
     network: NetworkConfig = field(default_factory=NetworkConfig)
     enterprises: tuple[EnterpriseConfig, ...] = ()
@@ -555,6 +580,13 @@ def parse_config(data: dict[str, Any]) -> PlatformConfig:
         max_frame_length=em.int("max_frame_length", 4096, 12 + 171 + 32 + 140, 1 << 20),
         deliver_track=em.int("deliver_track", 4096, 0),
         deliver_resp_timeout=em.num("deliver_resp_timeout", 60.0, positive=True),
+        redeliver_unacked=em.bool("redeliver_unacked", True),
+        login_timeout=em.num("login_timeout", 10.0, 0.0),
+        max_connections=em.int("max_connections", 1024, 1),
+        max_connections_per_address=em.int("max_connections_per_address", 64, 1),
+        login_failure_window=em.num("login_failure_window", 60.0, 0.0),
+        login_max_failures=em.int("login_max_failures", 5, 1),
+        login_max_failures_per_address=em.int("login_max_failures_per_address", 20, 1),
     )
     em.done()
 
@@ -606,6 +638,13 @@ def parse_config(data: dict[str, Any]) -> PlatformConfig:
 
     network = _network(root.table("network"))
 
+    c = root.table("control")
+    token = c.str("token", "")
+    if token and (len(token) < 16 or not token.isascii() or not token.isprintable() or " " in token):
+        raise ConfigError(c.key("token"), "must be at least 16 printable ASCII characters without spaces")
+    control = ControlConfig(token)
+    c.done()
+
     ents_raw = root.raw("enterprise", [])
     if not isinstance(ents_raw, list):
         raise ConfigError("enterprise", "must be an array of tables ([[enterprise]])")
@@ -616,7 +655,7 @@ def parse_config(data: dict[str, Any]) -> PlatformConfig:
     _check_unique(enterprises)
     root.done()
     return PlatformConfig(**platform_kw, packages=packages, network=network,
-                          enterprises=enterprises)
+                          enterprises=enterprises, control=control)
 
 
 def _network(t: _Table) -> NetworkConfig:

@@ -1,12 +1,17 @@
 """The control and inspection HTTP API of the fake platform (twisted.web, JSON).
 
 Every answer is a JSON object; every error is ``{"error": "<sentence>"}`` with a 4xx/5xx
-status, never a traceback.  Bodies of POST requests are JSON objects.  Times are model
-clock seconds (``"china"`` fields give China time).  ``GET /`` lists the endpoints.
+status, never a traceback.  Bodies of POST requests are JSON objects sent with
+``Content-Type: application/json`` (415 otherwise: a cross-origin form or ``text/plain``
+POST cannot change anything); non-finite numbers (``Infinity``, ``NaN``, ``1e999``) are
+refused with 400.  With a token (``ControlApi(..., token=)``; the runner sets one when the
+API listens on anything but loopback) every request needs ``Authorization: Bearer
+<token>`` (401 otherwise).  No GET answer carries a password.  Times are model clock
+seconds (``"china"`` fields give China time).  ``GET /`` lists the endpoints.
 
 ==========================================  ====================================================
 ``GET /status``                             clock, ports, sessions, counters
-``GET /accounts``                           logins with passwords, roles, signatures, quotas
+``GET /accounts``                           logins (no passwords), roles, signatures, quotas
 ``GET /sessions[?account=]``                EMPP connections and their counters
 ``POST /sessions/terminate {account?}``     send TERMINATE (all sessions without ``account``)
 ``POST /sessions/drop {account?}``          cut the TCP connection(s) without TERMINATE
@@ -39,7 +44,9 @@ clock seconds (``"china"`` fields give China time).  ``GET /`` lists the endpoin
 from __future__ import annotations
 
 import dataclasses
+import hmac
 import json
+import math
 import re
 from collections.abc import Callable
 from typing import Any
@@ -155,8 +162,11 @@ class ControlApi:
     """The HTTP API of one :class:`~smsdk_harness.fake_smsc.runner.FakeSmsc` (or of a bare
     platform and EMPP server: ``ControlApi(platform=..., server=...)``)."""
 
-    def __init__(self, fake: Any = None, *, platform: Any = None, server: Any = None) -> None:
+    def __init__(self, fake: Any = None, *, platform: Any = None, server: Any = None,
+                 token: str | None = None) -> None:
         self.fake = fake
+        #: the bearer token every HTTP request must carry (None: none needed)
+        self.token = token or None
         self.platform = platform if platform is not None else fake.platform
         self.server = server if server is not None else getattr(fake, "server", None)
         self.routes: list[_Route] = []
@@ -277,7 +287,7 @@ class ControlApi:
         for acc in self.platform.accounts():
             ent = acc.enterprise
             out.append({
-                "id": acc.id, "password": acc.password, "role": acc.role, "name": acc.name,
+                "id": acc.id, "role": acc.role, "name": acc.name,
                 "enterprise": ent.id, "enterprise_name": ent.name, "signature": ent.signature,
                 "main": acc.is_main, "can_login": acc.role in _LOGIN_ROLES, "bound": acc.bound,
                 "ability": acc.ability, "quota": acc.quota, "quota_used": acc.quota_used,
@@ -510,18 +520,47 @@ class ControlApi:
         return {"sizes": self.platform.sizes()}
 
 
+def _refuse_constant(name: str) -> Any:
+    raise ApiError(400, f"the body is not JSON: {name} is not a JSON number")
+
+
+def _finite_float(text: str) -> float:
+    value = float(text)
+    if not math.isfinite(value):
+        raise ApiError(400, f"{text}: numbers must be finite")
+    return value
+
+
+def _check_finite(value: Any, where: str = "body") -> None:
+    """A body given as a dict (in-process callers) follows the same rule as JSON text."""
+    if isinstance(value, float) and not math.isfinite(value):
+        raise ApiError(400, f"{where}: numbers must be finite, got {value}")
+    if isinstance(value, dict):
+        for k, v in value.items():
+            _check_finite(v, f"{k}" if where == "body" else f"{where}.{k}")
+    elif isinstance(value, (list, tuple)):
+        for i, v in enumerate(value):
+            _check_finite(v, f"{where}[{i}]")
+
+
 def _json_body(body: bytes | dict[str, Any] | None) -> dict[str, Any]:
     if body is None or body == b"":
         return {}
     if isinstance(body, dict):
+        _check_finite(body)
         return body
     try:
-        data = json.loads(body.decode("utf-8"))
+        data = json.loads(body.decode("utf-8"), parse_constant=_refuse_constant,
+                          parse_float=_finite_float)
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
         raise ApiError(400, f"the body is not JSON: {e}") from None
     if not isinstance(data, dict):
         raise ApiError(400, "the body must be a JSON object")
     return data
+
+
+def _media_type(value: bytes | None) -> str:
+    return (value or b"").split(b";", 1)[0].strip().lower().decode("latin-1")
 
 
 def _req_str(body: dict[str, Any], key: str) -> str:
@@ -572,12 +611,37 @@ class _ApiResource(Resource):
     def render(self, request: Any) -> bytes:
         method = request.method.decode("ascii", "replace")
         target = request.uri.decode("utf-8", "replace")
-        body = request.content.read() if request.content is not None else b""
-        status, payload = self.api.call(method, target, body)
-        request.setResponseCode(status)
         request.setHeader(b"content-type", b"application/json; charset=utf-8")
         request.setHeader(b"cache-control", b"no-store")
-        return json.dumps(payload, ensure_ascii=False, default=_default).encode("utf-8")
+        refusal = self._refusal(request, method)
+        if refusal is not None:
+            status, payload = refusal
+        else:
+            body = request.content.read() if request.content is not None else b""
+            status, payload = self.api.call(method, target, body)
+        try:
+            text = json.dumps(payload, ensure_ascii=False, default=_default, allow_nan=False)
+        except ValueError as e:  # a non-finite number in the state: never emit invalid JSON
+            status, text = 500, json.dumps({"error": f"internal error: {e}"})
+        request.setResponseCode(status)
+        return text.encode("utf-8")
+
+    def _refusal(self, request: Any, method: str) -> tuple[int, dict[str, Any]] | None:
+        token = self.api.token
+        if token is not None:
+            given = request.getHeader(b"authorization") or b""
+            scheme, _, value = given.partition(b" ")
+            if scheme.lower() != b"bearer" or not hmac.compare_digest(
+                    value.strip(), token.encode("utf-8")):
+                request.setHeader(b"www-authenticate", b'Bearer realm="fake-smsc"')
+                return 401, {"error": "this control API needs 'Authorization: Bearer <token>' "
+                                      "(the token smsdk fake-smsc printed at start)"}
+        if method == "POST":
+            media = _media_type(request.getHeader(b"content-type"))
+            if media != "application/json":
+                return 415, {"error": f"POST bodies must be sent as Content-Type: application/json, "
+                                      f"not {media or 'none'}"}
+        return None
 
 
 def _default(obj: Any) -> Any:

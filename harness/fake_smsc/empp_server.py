@@ -16,19 +16,29 @@ What it does on the wire (PROTOCOL.md §1, RULES.md):
 * SUBMIT → ``platform.submit`` → SUBMIT_RESP with the model's Result and Msg_Id, written
   before any DELIVER of that SUBMIT (the model never delivers inside ``submit``).  An
   account whose Ability is 1 or 3 (SUBMIT2 only) gets UNAUTHORIZATION for a SUBMIT.
-* Reports and MOs from the model → DELIVER, written once and **never resent**, and never
-  taking a window slot: the official client never sends DELIVER_RESP nor answers
-  ACTIVE_TEST (§1.15), so an unanswered DELIVER must never cost the link.  The last
-  ``empp.deliver_track`` DELIVERs of a connection are remembered for
-  ``empp.deliver_resp_timeout`` seconds only to count DELIVER_RESPs (matched by
-  Sequence_Id and Msg_Id) in the connection's counters; forgetting one costs nothing.
+* Reports and MOs from the model → DELIVER, written once on a link, never taking a window
+  slot: the official client never sends DELIVER_RESP nor answers ACTIVE_TEST (§1.15), so
+  an unanswered DELIVER must never cost the link.  A DELIVER is delivered when its
+  DELIVER_RESP (same Sequence_Id and Msg_Id) arrives; the last ``empp.deliver_track``
+  DELIVERs of a connection wait for it ``empp.deliver_resp_timeout`` seconds (then they
+  count as delivered: the official client never answers).  Those still waiting when the
+  link ends go back to the account (``platform.requeue``: its offline queue, in order, to
+  be sent again after the next login, FAQ-3.1.5), unless ``empp.redeliver_unacked`` is off.
 * ACTIVE_TEST and TERMINATE from the client are answered by the session.  The server sends
   no ACTIVE_TEST of its own; it drops a link that has been silent for
   ``empp.silence_timeout`` seconds (no TERMINATE, like the platform's idle timeout).
 * CHANGEPASS → ``platform.change_password`` → CHANGEPASS_RESP (0 with the new password,
   or 1).
-* A request before login closes the link.  Requests that arrive after we sent TERMINATE
-  (a kicked session) are not processed and not answered (``ignored_after_terminate``).
+* Before login only one CONNECT is taken: anything else (a request, ACTIVE_TEST, TERMINATE,
+  an unknown Command_Id, an undecodable frame, a second PDU before CONNECT_RESP) closes
+  the link, and so does no accepted CONNECT within ``empp.login_timeout``.  The account
+  is bound only while its connection is open and logged in: a CONNECT that arrives with
+  something that closes the link (in the same read) binds nothing.  Connections over
+  ``empp.max_connections`` (or ``max_connections_per_address`` from one address) are
+  closed at once; failed logins are throttled per (account, address) and per address
+  (:mod:`.guard`).  One log line per refusal.  Requests that arrive after we sent
+  TERMINATE (a kicked session) are not processed and not answered
+  (``ignored_after_terminate``).
 * ``terminate(account)`` sends TERMINATE (closed on TERMINATE_RESP or after
   ``empp.terminate_timeout``); ``drop(account)`` cuts the TCP connection without a word.
 
@@ -63,6 +73,7 @@ from smsdk.session import (
 from smsdk.transport.protocol import SessionProtocol
 
 from .config import EmppConfig
+from .guard import ConnectionLimits, LoginThrottle
 from .items import MoItem, ReportItem
 from .model import Platform
 
@@ -78,6 +89,9 @@ SUBMIT2_ONLY = (1, 3)
 # looked at for every SUBMIT and DELIVER
 _BOUND = SessionState.BOUND
 _CLOSING = SessionState.CLOSING
+_CLOSED = SessionState.CLOSED
+_IDLE = SessionState.IDLE
+_CONNECT = codec.Connect
 # the per-link counter of each kind of DELIVER (ReportItem.kind, MoItem.kind)
 _DELIVERS_OF_KIND = {"report": "delivers_report", "mo": "delivers_mo"}
 
@@ -105,11 +119,12 @@ class EmppConnection:
         self.connected_at = now
         self.bound_at: float | None = None
         self.closed_at: float | None = None
-        peer = proto.transport.getPeer() if proto.transport is not None else None
-        self.peer = f"{peer.host}:{peer.port}" if peer is not None and hasattr(peer, "host") else str(peer)
+        self.opened_at = server.clock.seconds()  # on the server's clock (login deadline)
+        self.address, self.peer = _peer_of(proto)
         self.counters: collections.Counter[str] = collections.Counter()
-        # DELIVERs written and not (yet) answered: Sequence_Id -> (Msg_Id, written at)
-        self._awaiting: collections.OrderedDict[int, tuple[bytes, float]] = collections.OrderedDict()
+        # DELIVERs written and not (yet) answered: Sequence_Id -> (item, Msg_Id, written at)
+        self._awaiting: collections.OrderedDict[int, tuple[ReportItem | MoItem, bytes, float]] = (
+            collections.OrderedDict())
         self._held: list[ReportItem | MoItem] | None = None
 
     # -- the model's Sink ---------------------------------------------------------------------
@@ -138,7 +153,7 @@ class EmppConnection:
         track = server.settings.deliver_track
         if track:
             awaiting = self._awaiting
-            awaiting[seq] = (pdu.msg_id, now)
+            awaiting[seq] = (item, pdu.msg_id, now)
             if len(awaiting) > track:
                 awaiting.popitem(last=False)
                 counters["deliver_unacked"] += 1
@@ -176,26 +191,44 @@ class EmppConnection:
     # -- internals ---------------------------------------------------------------------------
 
     def _unbind(self) -> None:
-        if self.account_id is not None and self.state in ("bound", "terminating"):
+        """Unbind if this connection is the account's session (a no-op otherwise: the model
+        ignores an unbind from a sink that is not the current one)."""
+        if self.account_id is not None:
             self.server.platform.unbind(self.account_id, self)
+
+    def _end(self) -> None:
+        """The link can carry nothing more: unbind, and hand the DELIVERs still waiting for
+        their DELIVER_RESP back to the account (in the order they were written)."""
+        self._unbind()
+        awaiting = self._awaiting
+        if not awaiting:
+            return
+        items = [entry[0] for entry in awaiting.values()]
+        awaiting.clear()
+        self.counters["deliver_unacked"] += len(items)
+        if self.account_id is not None and self.server.settings.redeliver_unacked:
+            self.counters["deliver_requeued"] += len(items)
+            self.server.counters["deliver_requeued"] += len(items)
+            self.server.platform.requeue(self.account_id, items)
 
     def _expire_awaiting(self, now: float) -> None:
         limit = now - self.server.settings.deliver_resp_timeout
         awaiting = self._awaiting
         while awaiting:
-            seq, (_msg_id, at) = next(iter(awaiting.items()))
-            if at > limit:
+            seq, entry = next(iter(awaiting.items()))
+            if entry[2] > limit:
                 break
             del awaiting[seq]
             self.counters["deliver_unacked"] += 1
 
     def _deliver_resp(self, seq: int, resp: Any) -> None:
-        entry = self._awaiting.pop(seq, None)
+        entry = self._awaiting.get(seq)
         if entry is None:
             self.counters["deliver_resp_unknown"] += 1
-        elif resp.msg_id != entry[0]:
-            self.counters["deliver_resp_mismatch"] += 1
+        elif resp.msg_id != entry[1]:
+            self.counters["deliver_resp_mismatch"] += 1  # not its answer: still waiting
         else:
+            del self._awaiting[seq]
             self.counters["deliver_resp"] += 1
 
     @property
@@ -247,6 +280,11 @@ class EmppServer:
             expired_memory=0,
         )
         self.counters: collections.Counter[str] = collections.Counter()
+        self.limits = ConnectionLimits(self.settings.max_connections,
+                                       self.settings.max_connections_per_address)
+        self.throttle = LoginThrottle(self.settings.login_max_failures,
+                                      self.settings.login_max_failures_per_address,
+                                      self.settings.login_failure_window)
         self._connections: dict[SessionProtocol, EmppConnection] = {}
         self._ids = itertools.count(1)
         self._dirty: dict[int, EmppConnection] = {}  # connection id -> connection, to flush
@@ -265,7 +303,7 @@ class EmppServer:
         return _ServerProtocol(self, self._make_session, self.clock)
 
     def _make_session(self, now: float) -> Session:
-        return Session(Dialect.EMPP, Role.SERVER, self.session_settings, now=now)
+        return _ServerSession(Dialect.EMPP, Role.SERVER, self.session_settings, now=now)
 
     # -- inspection and control --------------------------------------------------------------
 
@@ -300,22 +338,47 @@ class EmppServer:
     # -- SessionProtocol owner interface -----------------------------------------------------
 
     def session_started(self, proto: SessionProtocol) -> None:
+        address, peer = _peer_of(proto)
+        why = self.limits.admit(address)
+        if why is not None:
+            # closed before a byte is read (flush() sees the closed session); no
+            # EmppConnection, so a flood of them leaves neither history nor state
+            self.counters["connections_refused"] += 1
+            assert proto.session is not None
+            proto.session.terminate(self.clock.seconds())
+            _log.info("connection from {peer} refused: {why}", peer=peer, why=why)
+            return
         conn = EmppConnection(self, proto, next(self._ids))
         self._connections[proto] = conn
         self.history.append(conn)
         self.counters["connections"] += 1
 
     def extra_deadline(self, proto: SessionProtocol) -> float | None:
-        """When the oldest remembered DELIVER stops waiting for its DELIVER_RESP."""
+        """When the oldest remembered DELIVER stops waiting for its DELIVER_RESP, or the
+        login deadline of a connection not logged in yet."""
         conn = self._connections.get(proto)
-        if conn is None or not conn._awaiting:
+        if conn is None:
             return None
-        return next(iter(conn._awaiting.values()))[1] + self.settings.deliver_resp_timeout
+        if conn.state == "connected" and self.settings.login_timeout:
+            return conn.opened_at + self.settings.login_timeout
+        if not conn._awaiting:
+            return None
+        return next(iter(conn._awaiting.values()))[2] + self.settings.deliver_resp_timeout
 
     def on_extra_deadline(self, proto: SessionProtocol) -> None:
         conn = self._connections.get(proto)
-        if conn is not None:
-            conn._expire_awaiting(self.clock.seconds())
+        if conn is None:
+            return
+        now = self.clock.seconds()
+        timeout = self.settings.login_timeout
+        if conn.state == "connected" and timeout and now >= conn.opened_at + timeout:
+            self.counters["login_timeouts"] += 1
+            conn.close_reason = f"no CONNECT accepted within {timeout:g} s (empp.login_timeout)"
+            conn.state = "closed"
+            assert proto.session is not None
+            proto.session.terminate(now)  # not bound: closes at once (flush() cuts the link)
+            return
+        conn._expire_awaiting(now)
 
     def session_events(self, proto: SessionProtocol, events: list[Any]) -> None:
         conn = self._connections.get(proto)
@@ -338,8 +401,9 @@ class EmppServer:
             elif isinstance(event, PeerProtocolError):
                 conn.counters["decode_errors"] += 1
                 self.counters["decode_errors"] += 1
-                _log.info("connection #{id}: undecodable PDU skipped: {error}",
-                          id=conn.id, error=event.error)
+                if conn.counters["decode_errors"] == 1:  # one line per link, not per frame
+                    _log.info("connection #{id}: undecodable PDU skipped (further ones are only "
+                              "counted): {error}", id=conn.id, error=event.error)
         # every path that writes ends in SessionProtocol.flush() (called by the protocol
         # after this method), so nothing more to do here
 
@@ -347,14 +411,23 @@ class EmppServer:
 
     def _on_connect(self, conn: EmppConnection, session: Session, event: ConnectRequested,
                     now: float) -> None:
+        if session.state is not _IDLE or conn.state != "connected" or not conn.proto.connected_flag:
+            # the CONNECT came in one read with something that closed the link (TERMINATE,
+            # a request, broken framing ...): nothing to log in any more
+            conn.counters["connect_on_closed_link"] += 1
+            return
         connect = event.pdu
         account_id = connect.source_addr
         conn.account_id = account_id or None
         held: list[ReportItem | MoItem] = []
+        throttled = self.throttle.refusal(account_id, conn.address, now)
         if connect.version != self.settings.version:
             status, reason = STATUS_VERSION, (
                 f"CONNECT Version 0x{connect.version:02x}; this platform speaks EMPP "
                 f"0x{self.settings.version:02x}")
+        elif throttled is not None:
+            status, reason = STATUS_AUTH, f"throttled: {throttled}"
+            self.counters["login_throttled"] += 1
         else:
             conn._held = []
             try:
@@ -363,6 +436,8 @@ class EmppServer:
             finally:
                 held, conn._held = conn._held, None
             status, reason = result.status, result.reason
+            if status == STATUS_AUTH:
+                self.throttle.failed(account_id, conn.address, now)
         conn.login_status = status
         conn.login_reason = reason
         self.counters[f"login_status_{status}"] += 1
@@ -442,7 +517,7 @@ class EmppServer:
 
     def _on_closed(self, conn: EmppConnection, event: Any, now: float) -> None:
         """The session ended (TERMINATE either way, or a dead link): unbind at once."""
-        conn._unbind()
+        conn._end()
         if conn.state != "refused":
             conn.state = "closed"
         if not conn.close_reason:
@@ -456,13 +531,12 @@ class EmppServer:
         conn = self._connections.pop(proto, None)
         if conn is None:
             return
-        conn._unbind()
+        self.limits.release(conn.address)
+        conn._end()
         if conn.state not in ("refused", "closed"):
             conn.state = "closed"
         conn.close_reason = conn.close_reason or "connection lost"
         conn.closed_at = self.platform.now()
-        conn.counters["deliver_unacked"] += len(conn._awaiting)
-        conn._awaiting.clear()
         _log.info("connection #{id} ({account}) closed: {reason}", id=conn.id,
                   account=conn.account_id, reason=conn.close_reason)
 
@@ -480,6 +554,55 @@ class EmppServer:
         dirty, self._dirty = self._dirty, {}
         for conn in dirty.values():
             conn.proto.flush()
+
+
+def _peer_of(proto: SessionProtocol) -> tuple[str, str]:
+    """(address, "address:port") of the peer (any transport: TCP, iosim, StringTransport)."""
+    peer = proto.transport.getPeer() if proto.transport is not None else None
+    host = getattr(peer, "host", None)
+    if host is None:
+        return str(peer), str(peer)
+    return str(host), f"{host}:{getattr(peer, 'port', '')}"
+
+
+class _ServerSession(Session):
+    """The server role's Session, strict before login: the first CONNECT is the only PDU it
+    takes.  Anything else before the CONNECT is accepted (a request, ACTIVE_TEST, TERMINATE,
+    an unknown Command_Id or undecodable frame, a second PDU before CONNECT_RESP) closes it
+    with ``LinkDead("... before login")``; nothing is answered.  Once bound it is a plain
+    Session (the checks are instance attributes, removed at login: no cost afterwards)."""
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self._dispatch = self._dispatch_before_login  # type: ignore[method-assign]
+        self.receive_data = self._receive_before_login  # type: ignore[method-assign]
+
+    def _receive_before_login(self, data: bytes, now: float) -> list[Any]:
+        events = Session.receive_data(self, data, now)
+        if self.state is not _CLOSED:
+            for i, event in enumerate(events):
+                if type(event) is PeerProtocolError:
+                    del events[i:]  # what followed the bad frame is not looked at
+                    events.extend(self._close(f"undecodable PDU before login: {event.error}"))
+                    break
+        return events
+
+    def _dispatch_before_login(self, seq: int, pdu: Any, now: float, events: list[Any]) -> None:
+        if type(pdu) is _CONNECT and self.peer_connect is None:
+            Session._dispatch(self, seq, pdu, now, events)
+            return
+        self.counters.received += 1
+        name = type(pdu).__name__.upper()
+        if self.peer_connect is not None:
+            events.extend(self._close(f"{name} before CONNECT_RESP (before login)"))
+        else:
+            events.extend(self._close(f"{name} before login"))
+
+    def accept(self, sequence_id: int, **kwargs: Any) -> None:
+        super().accept(sequence_id, **kwargs)
+        if self.state is _BOUND:
+            self.__dict__.pop("_dispatch", None)
+            self.__dict__.pop("receive_data", None)
 
 
 class _ServerProtocol(SessionProtocol):

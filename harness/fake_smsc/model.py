@@ -18,9 +18,10 @@ outcomes, handsets, reports), ``platform_mo`` (MO routing) and ``platform_retent
 from __future__ import annotations
 
 import collections
+import hmac
 import logging
 import time as _time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from .allocator import MsgIdAllocator, TokenBucket
@@ -403,7 +404,8 @@ class Platform(Scheduler, Lists, SubmitChecks, Delivery, MoRouting, Retention):
     def change_password(self, account_id: str, old: str, new: str) -> int:
         """EMPP CHANGEPASS: 0 changed, 1 refused (wrong old password, empty or over 16)."""
         acc = self.account(account_id)
-        if old != acc.password or not new or len(new) > 16:
+        same = hmac.compare_digest(old.encode("utf-8"), acc.password.encode("utf-8"))  # like login
+        if not same or not new or len(new) > 16:
             return 1
         acc.password = new
         return 0
@@ -469,6 +471,45 @@ class Platform(Scheduler, Lists, SubmitChecks, Delivery, MoRouting, Retention):
         acc.offline.append((self.now(), item, rec))
         self.counters["offline_queued"] += 1
         return "offline", None
+
+    def requeue(self, account_id: str, items: Sequence[ReportItem | MoItem]) -> int:
+        """DELIVERs a session of ``account_id`` wrote and that were never acknowledged when its
+        link ended (called by the front end), in the order they were written: handed to the
+        account's current session if it has one (a newer login), else put back at the head of
+        its offline queue, to go out after its next login (FAQ-3.1.5).  Returns how many."""
+        acc = self._accounts.get(account_id)
+        if acc is None or not items:
+            return 0
+        wanted = {id(item) for item in items}
+        found: dict[int, ReportRecord | MoRecord] = {}
+        oldest = min(item.generated_at if item.kind == "report" else item.received_at
+                     for item in items)
+        for records, time_of in ((self._reports, "generated_at"), (self._mos, "received_at")):
+            for rec in reversed(records):  # the records of recent DELIVERs are near the end
+                if getattr(rec.item, time_of) < oldest or len(found) == len(wanted):
+                    break
+                if id(rec.item) in wanted:
+                    found[id(rec.item)] = rec
+        self.counters["redelivered"] += len(items)
+        if acc.sink is not None:
+            for item in items:
+                rec = found.get(id(item))
+                if rec is not None:
+                    rec.state, rec.delivered_to = "delivered", acc.id
+                self._hand(acc.sink, item)
+            return len(items)
+        head = acc.offline[0][0] if acc.offline else self.now()
+        entries = []
+        for item in reversed(items):  # queue times stay in order for _purge_offline
+            head = min(head, item.generated_at if item.kind == "report" else item.received_at)
+            rec = found.get(id(item))
+            if rec is None:  # purged meanwhile: a record of its own
+                rec = ReportRecord(item, "empp", "offline") if item.kind == "report" else MoRecord(item, "offline")
+            rec.state, rec.delivered_to = "offline", None
+            entries.append((head, item, rec))
+        acc.offline.extendleft(entries)  # reversed twice: written order at the head
+        self.counters["offline_queued"] += len(items)
+        return len(items)
 
     def offline(self, account_id: str) -> list[ReportItem | MoItem]:
         """Items kept for the account until its next login (oldest first)."""

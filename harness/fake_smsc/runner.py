@@ -23,6 +23,8 @@ tests (the ``fake_smsc`` fixture).  Inside a running reactor wait on Deferreds i
 from __future__ import annotations
 
 import gc
+import ipaddress
+import secrets
 import sys
 import time
 from collections.abc import Callable
@@ -84,6 +86,9 @@ class FakeSmsc:
         self.server = EmppServer(platform, clock=reactor)
         self.port: int | None = None
         self.control_port: int | None = None
+        self.control_host: str | None = None
+        #: the bearer token the control API requires (None: none)
+        self.control_token: str | None = None
         self.control: Any = None
         self._listeners: list[Any] = []
         self._clients: list[Any] = []
@@ -95,11 +100,16 @@ class FakeSmsc:
     @classmethod
     def start(cls, config: PlatformConfig | str | Path | None = None, *, reactor: Any = None,
               clock: Any = None, simulated_clock: bool = False, host: str = "127.0.0.1",
-              port: int | None = 0, control_port: int | None = None) -> FakeSmsc:
+              port: int | None = 0, control_port: int | None = None,
+              control_host: str = "127.0.0.1", control_token: str | None = None) -> FakeSmsc:
         """Build the platform and listen.  ``config``: a :class:`PlatformConfig`, a TOML path
         or text, or None for the embedded demo.  ``port``: the EMPP port (0 = ephemeral;
         None = do not listen, e.g. to join ``fake.server.factory()`` with iosim).
-        ``control_port``: the HTTP control API (None = none, 0 = ephemeral).  ``clock``: the
+        ``control_port``: the HTTP control API (None = none, 0 = ephemeral), on
+        ``control_host`` (loopback by default, whatever ``host`` is).  ``control_token``
+        (default: the config's ``[control] token``) is the bearer token it requires; without
+        one, a random token is made when ``control_host`` is not a loopback address
+        (``fake.control_token``).  ``clock``: the
         model's clock (default: the reactor; ``simulated_clock=True``: a new
         :class:`SimulatedClock` whose due calls run on the reactor by themselves)."""
         if reactor is None:
@@ -119,8 +129,13 @@ class FakeSmsc:
             if control_port is not None:
                 from .control import ControlApi
 
-                fake.control = ControlApi(fake)
-                listening = reactor.listenTCP(control_port, fake.control.site(), interface=host)
+                token = control_token or platform.config.control.token or None
+                if token is None and not is_loopback(control_host):
+                    token = secrets.token_urlsafe(24)
+                fake.control_token = token
+                fake.control_host = control_host
+                fake.control = ControlApi(fake, token=token)
+                listening = reactor.listenTCP(control_port, fake.control.site(), interface=control_host)
                 fake._listeners.append(listening)
                 fake.control_port = listening.getHost().port
         except BaseException:
@@ -386,11 +401,24 @@ class FakeSmsc:
 # smsdk fake-smsc
 
 
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses (127.0.0.0/8, ::1)."""
+    if host.lower() == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
 def describe(fake: FakeSmsc) -> list[str]:
     """The lines ``smsdk fake-smsc`` prints at start."""
     lines = [f"fake 企信通 platform: EMPP on {fake.host}:{fake.port}"]
     if fake.control_port is not None:
-        lines.append(f"control API on http://{fake.host}:{fake.control_port}/ (GET / lists the endpoints)")
+        lines.append(f"control API on http://{fake.control_host}:{fake.control_port}/ "
+                     "(GET / lists the endpoints)")
+        if fake.control_token is not None:
+            lines.append(f"control API token (send 'Authorization: Bearer <token>'): {fake.control_token}")
     cfg = fake.platform.config
     lines.append(
         f"clock: {'simulated (POST /clock/advance moves it)' if fake.simulated else 'real'}; "
@@ -500,8 +528,8 @@ def tune_gc_for_server(reactor: Any = None) -> ServerGc:
 
 
 def main(*, config: str | None = None, host: str = "127.0.0.1", port: int = 9981,
-         control_port: int | None = 9982, simulated_clock: bool = False,
-         verbose: bool = False, out: Any = None) -> int:
+         control_port: int | None = 9982, control_host: str = "127.0.0.1",
+         simulated_clock: bool = False, verbose: bool = False, out: Any = None) -> int:
     """Run the platform in the foreground until Ctrl-C (``smsdk fake-smsc``)."""
     from twisted.internet import reactor
     from twisted.logger import FilteringLogObserver, LogLevel, LogLevelFilterPredicate, globalLogBeginner, textFileLogObserver
@@ -512,7 +540,8 @@ def main(*, config: str | None = None, host: str = "127.0.0.1", port: int = 9981
         [LogLevelFilterPredicate(defaultLogLevel=LogLevel.info if verbose else LogLevel.warn)])
     globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
     fake = FakeSmsc.start(config, reactor=reactor, host=host, port=port,
-                          control_port=control_port, simulated_clock=simulated_clock)
+                          control_port=control_port, control_host=control_host,
+                          simulated_clock=simulated_clock)
     tune_gc_for_server(reactor)
     for line in describe(fake):
         print(line, file=out)

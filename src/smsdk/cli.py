@@ -183,14 +183,17 @@ def send(text: str, host: str, port: int, account: str, password: str, dialect: 
               help="EMPP port (0: any free port).")
 @click.option("--control-port", type=click.IntRange(0, 65535), default=9982, show_default=True,
               help="HTTP control/inspection API port (0: any free port).")
+@click.option("--control-host", default="127.0.0.1", show_default=True,
+              help="Interface of the control API (not --host's: loopback unless asked). On any "
+                   "other interface it requires a bearer token, printed at start (or [control] token).")
 @click.option("--no-control", is_flag=True, help="Do not start the HTTP control API.")
 @click.option("--simulated-clock", is_flag=True,
               help="Simulated time: it moves only with POST /clock/advance.")
 @click.option("--verbose", "-v", is_flag=True, help="Log every login, SUBMIT refusal and session end.")
 @click.option("--example-config", is_flag=True,
               help="Print the example configuration (every key, with comments) and exit.")
-def fake_smsc(config_path: str | None, host: str, port: int, control_port: int, no_control: bool,
-              simulated_clock: bool, verbose: bool, example_config: bool) -> None:
+def fake_smsc(config_path: str | None, host: str, port: int, control_port: int, control_host: str,
+              no_control: bool, simulated_clock: bool, verbose: bool, example_config: bool) -> None:
     """Run the fake 企信通 platform (EMPP server + control API) until Ctrl-C."""
     if example_config:
         from importlib.resources import files
@@ -206,7 +209,7 @@ def fake_smsc(config_path: str | None, host: str, port: int, control_port: int, 
     try:
         code = run_fake(config=config_path, host=host, port=port,
                         control_port=None if no_control else control_port,
-                        simulated_clock=simulated_clock, verbose=verbose)
+                        control_host=control_host, simulated_clock=simulated_clock, verbose=verbose)
     except ConfigError as exc:
         message = str(exc) if str(exc).startswith(str(config_path)) else f"{exc} (in {config_path})"
         raise click.ClickException(message) from None

@@ -30,10 +30,10 @@ class Raw:
     """A hand-driven EMPP client on a StringTransport (the official client's habits are
     up to the test: it may never answer DELIVER or ACTIVE_TEST)."""
 
-    def __init__(self, server: EmppServer, port: int = 40000) -> None:
+    def __init__(self, server: EmppServer, port: int = 40000, host: str = "127.0.0.1") -> None:
         self.server = server
         self.proto = server.build_protocol()
-        self.transport = StringTransport(peerAddress=IPv4Address("TCP", "127.0.0.1", port))
+        self.transport = StringTransport(peerAddress=IPv4Address("TCP", host, port))
         self.proto.makeConnection(self.transport)
         self.frames = codec.FrameDecoder(EMPP)
         self.received: list[tuple[int, Any]] = []

@@ -36,12 +36,19 @@ class Running:
             if line.startswith("Ctrl-C"):
                 break
         text = "\n".join(self.banner)
-        self.port = int(re.search(r"EMPP on 127\.0\.0\.1:(\d+)", text).group(1))
-        self.control = int(re.search(r"http://127\.0\.0\.1:(\d+)/", text).group(1))
+        self.port = int(re.search(r"EMPP on [\d.]+:(\d+)", text).group(1))
+        self.control = int(re.search(r"http://[\d.]+:(\d+)/", text).group(1))
+        token = re.search(r"token \(send 'Authorization: Bearer <token>'\): (\S+)", text)
+        self.token = token.group(1) if token else None
 
-    def http(self, method: str, path: str, body: object = None) -> tuple[int, dict]:
+    def http(self, method: str, path: str, body: object = None, *,
+             content_type: str = "application/json", token: str | None = None) -> tuple[int, dict]:
         data = None if body is None else json.dumps(body).encode()
-        req = urllib.request.Request(f"http://127.0.0.1:{self.control}{path}", data=data, method=method)
+        headers = {"Content-Type": content_type}
+        if token:
+            headers["Authorization"] = f"Bearer {token}"
+        req = urllib.request.Request(f"http://127.0.0.1:{self.control}{path}", data=data, method=method,
+                                     headers=headers)
         try:
             with urllib.request.urlopen(req, timeout=10) as resp:
                 return resp.status, json.loads(resp.read())
@@ -87,11 +94,30 @@ def test_fake_smsc_serves_the_sdk_and_the_control_api_and_stops_on_ctrl_c(runnin
     assert code == 200 and phone["texts"] == ["您好，测试" + SIG]
     code, out = fake.http("POST", "/clock/advance", {"seconds": 1})
     assert code == 409 and "error" in out
+    code, out = fake.http("POST", "/lists/EB", {"value": "13900139001", "enterprise": "00001"},
+                          content_type="text/plain")  # what a cross-origin page may send
+    assert code == 415 and "application/json" in out["error"]
     code, out = fake.http("POST", "/lists/EB", {"value": "13900139001", "enterprise": "00001"})
     assert code == 200
     returncode, out, err = fake.interrupt()
     assert returncode == 0 and "stopped." in out
     assert "Traceback" not in err
+
+
+def test_control_host_apart_from_host_and_a_token_off_loopback(running):
+    fake = running("--host", "0.0.0.0", "--control-host", "0.0.0.0")
+    banner = "\n".join(fake.banner)
+    assert "EMPP on 0.0.0.0:" in banner and fake.token and len(fake.token) >= 24
+    code, out = fake.http("GET", "/status")
+    assert code == 401 and "Bearer" in out["error"]
+    assert fake.http("GET", "/status", token="not-the-token")[0] == 401
+    assert fake.http("GET", "/status", token=fake.token)[0] == 200
+    assert fake.interrupt()[0] == 0
+    # --host alone does not move the control API off loopback
+    other = running("--host", "0.0.0.0")
+    assert "control API on http://127.0.0.1:" in "\n".join(other.banner) and other.token is None
+    assert other.http("GET", "/status")[0] == 200
+    assert other.interrupt()[0] == 0
 
 
 def test_fake_smsc_with_a_simulated_clock(running):

@@ -18,7 +18,7 @@ SIG = "【示例科技】"
 
 
 @pytest.fixture
-def live():
+def live(request):
     """A platform on loopback with its control port, and a tiny HTTP client."""
     from twisted.internet import defer, reactor
     from twisted.internet.protocol import Protocol
@@ -36,22 +36,29 @@ def live():
         def connectionLost(self, reason=None) -> None:
             self.done.callback(self.data)
 
-    fake = FakeSmsc.start(reactor=reactor, port=0, control_port=0)
+    config = getattr(request, "param", None)
+    fake = FakeSmsc.start(config, reactor=reactor, port=0, control_port=0)
     agent = Agent(reactor)
 
-    def http(method: str, path: str, body: object = None, raw: bytes | None = None):
+    def http(method: str, path: str, body: object = None, raw: bytes | None = None, *,
+             content_type: str | None = "application/json", token: str | None = None):
         from twisted.web.client import FileBodyProducer
         import io
 
         data = raw if raw is not None else (None if body is None else json.dumps(body).encode())
         producer = FileBodyProducer(io.BytesIO(data)) if data is not None else None
         url = f"http://127.0.0.1:{fake.control_port}{path}".encode()
-        response = fake.wait(agent.request(method.encode(), url,
-                                           Headers({b"content-type": [b"application/json"]}), producer))
+        headers = Headers()
+        if content_type is not None:
+            headers.addRawHeader(b"content-type", content_type.encode())
+        if token is not None:
+            headers.addRawHeader(b"authorization", b"Bearer " + token.encode())
+        response = fake.wait(agent.request(method.encode(), url, headers, producer))
         body_proto = Body()
         response.deliverBody(body_proto)
         text = fake.wait(body_proto.done)
         assert response.headers.getRawHeaders(b"content-type") == [b"application/json; charset=utf-8"]
+        http.last_text = text.decode("utf-8")
         return response.code, json.loads(text)
 
     yield fake, http
@@ -64,8 +71,7 @@ def test_over_http_inject_mo_inspect_handsets_and_sessions(live):
     code, status = http("GET", "/status")
     assert code == 200 and status["empp"]["port"] == fake.port and status["clock"]["simulated"] is False
     code, accounts = http("GET", "/accounts")
-    assert {a["id"]: a["password"] for a in accounts["accounts"]} == {
-        MAIN: "demo-main", MAIN + "01": "demo-sub"}
+    assert {a["id"] for a in accounts["accounts"]} == {MAIN, MAIN + "01"}
 
     got = []
     client = fake.client(on_mo=got.append)
@@ -108,6 +114,91 @@ def test_over_http_errors_are_json_sentences_never_tracebacks(live):
     assert code == 404 and "no account" in out["error"]
     for _code, body in [http("POST", "/lists/XX", {"value": "13800138000"})]:
         assert "Traceback" not in json.dumps(body)
+
+
+def test_no_get_answer_carries_a_password(live):
+    fake, http = live
+    client = fake.client()
+    fake.run_until(lambda: client.bound)
+    fake.wait(client.send("hi", to=["13800138000"]).deferred)
+    paths = [p.split(" ", 1)[1] for p in http("GET", "/")[1]["endpoints"] if p.startswith("GET ")]
+    paths = [p.replace("<number>", "13800138000").replace("<account>", MAIN).replace("<kind>", "EB")
+             for p in paths]
+    assert "/accounts" in paths and "/sessions" in paths
+    for path in paths:
+        code, _ = http("GET", path)
+        assert code in (200, 400), path
+        assert "demo-main" not in http.last_text and "demo-sub" not in http.last_text, path
+        assert '"password"' not in http.last_text, path
+
+
+@pytest.mark.parametrize("content_type", ["text/plain", "application/x-www-form-urlencoded",
+                                          "application/xml", None])
+def test_posts_need_content_type_application_json(live, content_type):
+    """A cross-origin page can POST text/plain or a form without a preflight: refused."""
+    fake, http = live
+    code, out = http("POST", "/overload", {"probability": 1}, content_type=content_type)
+    assert code == 415 and "application/json" in out["error"]
+    assert fake.platform.overload_probability == 0.0  # nothing changed
+    code, out = http("POST", "/overload", {"probability": 0.25},
+                     content_type="Application/JSON; charset=utf-8")
+    assert code == 200 and out["probability"] == 0.25
+
+
+@pytest.mark.parametrize("raw", [b'{"min": Infinity, "max": 1}', b'{"min": 0, "max": NaN}',
+                                 b'{"min": -Infinity, "max": 1}', b'{"min": 0, "max": 1e999}'])
+def test_non_finite_numbers_are_refused(live, raw):
+    fake, http = live
+    before = (fake.platform.network.delay_min, fake.platform.network.delay_max)
+    code, out = http("POST", "/network/delay", raw=raw)
+    assert code == 400 and ("finite" in out["error"] or "not a JSON number" in out["error"]), out
+    assert (fake.platform.network.delay_min, fake.platform.network.delay_max) == before
+    code, _ = http("GET", "/network")  # still valid JSON (json.loads in http() would fail)
+    assert code == 200
+
+
+@pytest.mark.parametrize("live", ['[control]\ntoken = "a-configured-token-1234"\n'], indirect=True)
+def test_a_configured_token_is_required_even_on_loopback(live):
+    fake, http = live
+    assert fake.control_token == "a-configured-token-1234"
+    code, out = http("GET", "/status")
+    assert code == 401 and "Bearer" in out["error"]
+    assert http("GET", "/status", token="a-configured-token-123X")[0] == 401
+    assert http("POST", "/purge", {}, token="wrong")[0] == 401
+    assert http("GET", "/status", token="a-configured-token-1234")[0] == 200
+    assert http("POST", "/purge", {}, token="a-configured-token-1234")[0] == 200
+
+
+def test_a_token_is_generated_off_loopback_and_none_on_it():
+    from twisted.internet import reactor
+
+    from smsdk_harness.fake_smsc.runner import is_loopback
+
+    assert is_loopback("127.0.0.1") and is_loopback("127.9.9.9") and is_loopback("::1")
+    assert is_loopback("localhost") and not is_loopback("0.0.0.0") and not is_loopback("10.0.0.1")
+    assert not is_loopback("example.com")
+    on = FakeSmsc.start(reactor=reactor, port=None, control_port=0)
+    off = FakeSmsc.start(reactor=reactor, port=None, control_port=0, control_host="0.0.0.0")
+    try:
+        assert on.control_token is None and on.control_host == "127.0.0.1"
+        assert off.control_token and off.control.token == off.control_token
+        assert any(off.control_token in line for line in _describe(off))
+    finally:
+        on.wait(on.stop())
+        off.wait(off.stop())
+
+
+def test_bad_control_token_in_config_is_refused():
+    from smsdk_harness.fake_smsc import ConfigError
+
+    with pytest.raises(ConfigError, match="control.token"):
+        load_config(config_text(more='[control]\ntoken = "short"'))
+
+
+def _describe(fake):
+    from smsdk_harness.fake_smsc.runner import describe
+
+    return describe(fake)
 
 
 # ---------------------------------------------------------------------------------- in-process
@@ -192,6 +283,14 @@ def test_mo_with_raw_content_and_offline_items(api):
     assert a.call("POST", "/mo", {"from": "13900139000", "to": "1065710900000101",
                                   "content_hex": "zz"})[0] == 400
     assert len(ok(a.call("GET", "/mos"))["mos"]) == 1
+
+
+def test_in_process_dict_bodies_follow_the_same_number_rule(api):
+    a, fake, clock = api
+    code, out = a.call("POST", "/network/delay", {"min": 0, "max": float("inf")})
+    assert code == 400 and "max" in out["error"]
+    code, out = a.call("POST", "/overload", {"windows": [[0, float("nan")]]})
+    assert code == 400 and "windows[0][1]" in out["error"]
 
 
 def test_a_bug_in_a_handler_is_a_500_sentence(api, monkeypatch):
