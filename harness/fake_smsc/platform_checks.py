@@ -22,10 +22,11 @@ from . import splitting
 from .clock import Timer
 from .config import PlatformConfig
 from .items import ZERO_MSG_ID, CheckResult, Recipient, SubmissionRecord, SubmitOutcome
+from .platform_part import PlatformPart
 from .timefmt import parse_at_time
 
 if TYPE_CHECKING:
-    from .model import Account, Platform
+    from .model import Account
 
 __all__ = ["SubmitChecks"]
 
@@ -53,7 +54,7 @@ class _Ctx:
     __slots__ = ("account", "rec", "content", "length", "numbers", "rendering", "now",
                  "platform", "_china", "cost")
 
-    def __init__(self, platform: Platform, account: Account, rec: SubmissionRecord,
+    def __init__(self, platform: PlatformPart, account: Account, rec: SubmissionRecord,
                  now: float) -> None:
         self.platform = platform
         self.account = account
@@ -145,7 +146,7 @@ def _field(pdu: Any, name: str, default: Any) -> Any:
     return default if v is None else v
 
 
-class SubmitChecks:
+class SubmitChecks(PlatformPart):
     """The SUBMIT part of the platform (see the module docstring)."""
 
     def _init_checks(self, config: PlatformConfig) -> None:

@@ -17,6 +17,7 @@ from .config import NetworkConfig
 from .items import ReceivedMessage, Recipient, ReportItem, ReportRecord, SubmissionRecord
 from .network import Handset, Network, PendingConcat
 from .platform_checks import _Memo
+from .platform_part import PlatformPart
 
 __all__ = ["Delivery"]
 
@@ -26,7 +27,7 @@ _TELECOM = _numbers.Carrier.TELECOM
 _STAT_COUNTERS = _Memo("stat_".__add__)  # the counter name of each Stat
 
 
-class Delivery:
+class Delivery(PlatformPart):
     """The delivery part of the platform (see the module docstring)."""
 
     def _init_delivery(self, network: NetworkConfig) -> None:

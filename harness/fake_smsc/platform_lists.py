@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 from smsdk import numbers as _numbers
 
 from .items import ListConflict, ManagementError
+from .platform_part import PlatformPart
 
 if TYPE_CHECKING:
     from .model import Enterprise
@@ -20,16 +21,13 @@ if TYPE_CHECKING:
 __all__ = ["Lists"]
 
 
-class Lists:
+class Lists(PlatformPart):
     """The lists part of the platform (``list_get`` / ``list_add`` / ``list_remove``, the
     verdicts the delivery asks for, ``set_switches``)."""
 
-    platform_blacklist: set[str]
-    source_blacklist: set[str]
-
     def _init_lists(self, platform_blacklist: Iterable[str], source_blacklist: Iterable[str]) -> None:
         self.platform_blacklist = set(platform_blacklist)
-        self.source_blacklist = set(source_blacklist)
+        self.source_blacklist: set[str] = set(source_blacklist)
 
     def list_get(self, kind: str, enterprise_id: str | None = None) -> frozenset[str]:
         """``kind``: ``"EB"``, ``"EW"`` (per enterprise), ``"PB"`` (platform blacklist) or

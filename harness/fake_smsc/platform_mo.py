@@ -14,6 +14,7 @@ from smsdk.text import classify, count, plan
 
 from . import splitting
 from .items import MoItem, MoOutcome, MoRecord, MoRefused
+from .platform_part import PlatformPart
 
 if TYPE_CHECKING:
     from .model import Account
@@ -21,7 +22,7 @@ if TYPE_CHECKING:
 __all__ = ["MoRouting"]
 
 
-class MoRouting:
+class MoRouting(PlatformPart):
     """The MO part of the platform (see the module docstring)."""
 
     def _init_mo(self) -> None:

@@ -14,11 +14,12 @@ from smsdk.msgid import EmppMsgId
 
 from .items import MoRecord, ReportRecord, SubmissionRecord
 from .network import Handset
+from .platform_part import PlatformPart
 
 __all__ = ["Retention"]
 
 
-class Retention:
+class Retention(PlatformPart):
     """The retention part of the platform (see the module docstring)."""
 
     def _init_retention(self, housekeeping_interval: float) -> None:

@@ -13,7 +13,8 @@ import heapq
 from collections.abc import Callable
 from typing import Any
 
-from .clock import Clock, Timer, require_clock
+from .clock import Timer, require_clock
+from .platform_part import PlatformPart
 from .timefmt import CHINA, WallClock, yymmddhhmm
 
 __all__ = ["Scheduler"]
@@ -47,11 +48,8 @@ def _china(u: float) -> _dt.datetime:
     return _dt.datetime.fromtimestamp(u, CHINA)
 
 
-class Scheduler:
+class Scheduler(PlatformPart):
     """The clock part of the platform: ``now()``, China time, ``close()`` and the timers."""
-
-    clock: Clock
-    wall: WallClock
 
     def _init_scheduler(self, clock: Any, epoch: float | None,
                         wall_time: Callable[[], float]) -> None:

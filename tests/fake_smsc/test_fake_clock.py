@@ -24,6 +24,7 @@ MODEL_MODULES = [
     "smsdk_harness.fake_smsc.platform_delivery",
     "smsdk_harness.fake_smsc.platform_mo",
     "smsdk_harness.fake_smsc.platform_retention",
+    "smsdk_harness.fake_smsc.platform_part",
 ]
 
 
