@@ -144,16 +144,6 @@ class Account:
         return f"Account({self.id!r}, role={self.role!r}, bound={self.bound})"
 
 
-
-
-
-
-
-
-
-
-
-
 class Platform(Scheduler, Lists, SubmitChecks, Delivery, MoRouting, Retention):
     """The fake 企信通 platform.  ``Platform(config, clock)``: ``config`` None is the
     embedded demo; ``clock`` is a :class:`~.clock.Clock` (the front ends pass
@@ -533,4 +523,3 @@ class Platform(Scheduler, Lists, SubmitChecks, Delivery, MoRouting, Retention):
                 cb(obj)
             except Exception:
                 _log.exception("a platform listener raised")
-
