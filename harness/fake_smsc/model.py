@@ -24,7 +24,9 @@ import time as _time
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from .allocator import MsgIdAllocator, TokenBucket
+from smsdk.ratelimit import TokenBucket
+
+from .allocator import MsgIdAllocator
 from .clock import Clock
 from .config import ROLES, AccountConfig, EnterpriseConfig, PlatformConfig, default_config
 from .items import (

@@ -13,9 +13,9 @@ import time as _time
 from collections.abc import Callable
 from typing import Any
 
-__all__ = ["CHINA", "WallClock", "parse_at_time", "yymmddhhmm", "yyyymmddhhmmss"]
+from smsdk.china_time import CHINA
 
-CHINA = _dt.timezone(_dt.timedelta(hours=8), "CST")
+__all__ = ["CHINA", "WallClock", "parse_at_time", "yymmddhhmm", "yyyymmddhhmmss"]
 
 
 class WallClock:

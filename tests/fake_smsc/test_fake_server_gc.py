@@ -2,9 +2,8 @@
 
 Survivors of each collection are frozen (walked once), and a full collection (unfreeze,
 collect, freeze) reclaims cyclic garbage once the frozen objects have grown enough,
-checked on the reactor.  The GC is process-wide: an autouse fixture gives the rest of the
-session the GC as it was before each test (thresholds, callbacks, frozen objects, enabled),
-whatever the test did or failed to undo."""
+checked on the reactor.  The GC is process-wide: the autouse fixture ``restore_gc`` hands it
+back exactly as it found it (thresholds, callbacks, enabled, nothing frozen)."""
 
 from __future__ import annotations
 
@@ -30,34 +29,39 @@ def cycle() -> weakref.ref[Node]:
     return weakref.ref(a)
 
 
+def _gc_state() -> tuple:
+    return (gc.get_threshold(), gc.isenabled(), list(gc.callbacks), gc.get_freeze_count())
+
+
 @pytest.fixture(autouse=True)
-def gc_as_it_was() -> Iterator[None]:
-    thresholds, enabled = gc.get_threshold(), gc.isenabled()
-    callbacks, frozen = list(gc.callbacks), gc.get_freeze_count()
+def restore_gc() -> Iterator[list[ServerGc]]:
+    """Every test here tunes the process-wide GC: it must find it untouched (nothing frozen,
+    so stopping a policy unfreezes nobody else's objects) and leave it exactly as found,
+    even when it fails half-way.  Policies a test starts go in the yielded list."""
+    before = _gc_state()
+    assert before[3] == 0, "something else froze objects: this module would unfreeze them"
+    policies: list[ServerGc] = []
     try:
-        yield
+        yield policies
     finally:
-        gc.set_threshold(*thresholds)
-        gc.callbacks[:] = callbacks
-        if gc.get_freeze_count() != frozen:
-            gc.unfreeze()  # frozen objects cannot be told apart: all back, then as before
-            if frozen:
-                gc.freeze()
-        if enabled:
-            gc.enable()
-        else:
-            gc.disable()
+        for policy in policies:
+            policy.stop()
+        gc.unfreeze()
+        gc.set_threshold(*before[0])
+        (gc.enable if before[1] else gc.disable)()
+        gc.callbacks[:] = before[2]
+    assert _gc_state() == before
 
 
 @pytest.fixture
-def server_gc() -> Iterator[tuple[ServerGc, task.Clock]]:
+def server_gc(restore_gc) -> Iterator[tuple[ServerGc, task.Clock]]:
     clock = task.Clock()
     policy = ServerGc(clock, check_every=10.0, floor=10)
-    try:
-        yield policy.start(), clock
-    finally:
-        policy.stop()
-        assert policy._collected not in gc.callbacks
+    restore_gc.append(policy)
+    policy.start()
+    yield policy, clock
+    policy.stop()
+    assert policy._collected not in gc.callbacks
 
 
 def test_start_sets_the_thresholds_and_stop_gives_everything_back(server_gc) -> None:
@@ -111,20 +115,12 @@ def test_the_reactor_runs_a_full_collection_once_the_frozen_objects_have_doubled
     assert policy.full_collections == 1  # the next one waits for the next doubling
 
 
-def test_tune_gc_for_server_starts_the_policy_on_the_given_reactor() -> None:
+def test_tune_gc_for_server_starts_the_policy_on_the_given_reactor(restore_gc) -> None:
     clock = task.Clock()
     policy = tune_gc_for_server(clock)
-    try:
-        assert isinstance(policy, ServerGc) and policy.reactor is clock
-        assert clock.getDelayedCalls()  # the periodic check
-    finally:
-        policy.stop()
-    assert not clock.getDelayedCalls()
-
-
-def test_stop_gives_the_gc_back_as_it_was_before_start() -> None:
-    before = gc.get_threshold(), gc.isenabled(), list(gc.callbacks), gc.get_freeze_count()
-    policy = ServerGc(task.Clock()).start()
-    assert gc.get_threshold() != before[0]
+    restore_gc.append(policy)
+    assert isinstance(policy, ServerGc) and policy.reactor is clock
+    assert gc.get_threshold() == SERVER_GC_THRESHOLDS
+    assert clock.getDelayedCalls()  # the periodic check
     policy.stop()
-    assert (gc.get_threshold(), gc.isenabled(), list(gc.callbacks), gc.get_freeze_count()) == before
+    assert not clock.getDelayedCalls()
