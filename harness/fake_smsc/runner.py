@@ -38,7 +38,7 @@ from twisted.logger import Logger
 from .config import PlatformConfig, default_config, load_config
 from .empp_server import EmppServer
 from .model import Platform
-from .simclock import SimulatedClock
+from .simclock import ReactorClock, SimulatedClock
 
 __all__ = ["AccountInfo", "FakeSmsc", "main"]
 
@@ -75,9 +75,12 @@ class FakeSmsc:
     """The fake 企信通 platform with its front ends (see the module docstring)."""
 
     def __init__(self, platform: Platform, *, reactor: Any, host: str = "127.0.0.1") -> None:
+        if not isinstance(platform.clock, ReactorClock):
+            raise TypeError("FakeSmsc needs a platform on a Twisted clock (Platform(config, "
+                            f"ReactorClock(clock))), got one on {platform.clock!r}")
         self.platform = platform
         self.reactor = reactor
-        self.clock = platform.reactor
+        self.clock = platform.clock.reactor
         self.simulated = self.clock is not reactor
         self.host = host
         self.server = EmppServer(platform, clock=reactor)
@@ -122,7 +125,7 @@ class FakeSmsc:
         if clock is None and simulated_clock:
             clock = SimulatedClock()
             clock.autorun_on(reactor)
-        platform = Platform(_as_config(config), clock if clock is not None else reactor)
+        platform = Platform(_as_config(config), ReactorClock(clock if clock is not None else reactor))
         fake = cls(platform, reactor=reactor, host=host)
         try:
             if port is not None:
