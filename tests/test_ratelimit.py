@@ -139,8 +139,9 @@ def test_the_fake_platform_limits_with_the_shared_bucket():
     from twisted.internet.task import Clock
 
     from smsdk_harness.fake_smsc import Platform, default_config
+    from smsdk_harness.fake_smsc.simclock import ReactorClock
 
-    platform = Platform(default_config(), Clock())
+    platform = Platform(default_config(), ReactorClock(Clock()))
     try:
         accounts = platform.accounts()
         assert accounts and all(type(a.bucket) is TokenBucket for a in accounts)
@@ -159,9 +160,9 @@ def test_china_time_is_utc_plus_8_without_daylight_saving():
 
 def test_every_side_uses_the_one_china_zone():
     from smsdk import client, dispatch
-    from smsdk_harness.fake_smsc import config, model, timefmt
+    from smsdk_harness.fake_smsc import config, platform_scheduler, timefmt
 
-    for module in (client, dispatch, timefmt, model):
+    for module in (client, dispatch, timefmt, platform_scheduler):
         assert module.CHINA is CHINA, module.__name__
     assert config._CHINA is CHINA
 
