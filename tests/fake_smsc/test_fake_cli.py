@@ -27,7 +27,8 @@ def smsdk(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
 class Running:
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "smsdk.cli", "fake-smsc", "--port", "0", "--control-port", "0", *args],
+            [sys.executable, "-m", "smsdk.cli", "fake-smsc", "--port", "0", "--http-port", "0",
+             "--control-port", "0", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self.banner: list[str] = []
@@ -37,7 +38,8 @@ class Running:
                 break
         text = "\n".join(self.banner)
         self.port = int(re.search(r"EMPP on [\d.]+:(\d+)", text).group(1))
-        self.control = int(re.search(r"http://[\d.]+:(\d+)/", text).group(1))
+        self.control = int(re.search(r"control API on http://[\d.]+:(\d+)/", text).group(1))
+        self.http_port = int(re.search(r"HTTP interface on http://[\d.]+:(\d+)/", text).group(1))
         token = re.search(r"token \(send 'Authorization: Bearer <token>'\): (\S+)", text)
         self.token = token.group(1) if token else None
 
