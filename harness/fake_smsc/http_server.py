@@ -254,7 +254,8 @@ class HttpFrontEnd:
             stamp = req.digits(T.PARAM.TIMESTAMP, 12, "yyyyMMddHHmm, China time")
             assert stamp is not None
             when = _minute(stamp, T.PARAM.TIMESTAMP)
-            now = self.platform.china_now()
+            # minutes apart, the clock read to its minute as the timestamp is
+            now = self.platform.china_now().replace(second=0, microsecond=0)
             skew = self.platform.config.http.auth_skew_minutes
             off = (when - now).total_seconds()
             if abs(off) > skew * 60:
