@@ -603,6 +603,14 @@ class HttpResource(Resource):
         super().__init__()
         self.front = front
 
+    def render(self, request: Any) -> bytes:
+        if request.method not in (b"GET", b"POST", b"HEAD"):
+            request.setResponseCode(405)
+            request.setHeader(b"allow", b"GET, POST")
+            request.setHeader(b"content-type", b"text/plain; charset=utf-8")
+            return b"405 use GET (a query string) or POST (a form)\n"
+        return self.render_GET(request)
+
     def render_GET(self, request: Any) -> bytes:
         path = request.path.decode("latin-1")
         answer = self.front.handle(path, request.args or {})
@@ -614,9 +622,6 @@ class HttpResource(Resource):
         body, charset = answer.encoded()
         request.setHeader(b"content-type", f"text/plain; charset={charset}".encode("ascii"))
         return body
-
-    render_POST = render_GET
-
 
 def site(front: HttpFrontEnd) -> Site:
     s = Site(HttpResource(front))
