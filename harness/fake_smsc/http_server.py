@@ -312,15 +312,26 @@ class HttpFrontEnd:
 
     def _send(self, req: _Request) -> HttpAnswer:
         p = self.platform
+        # every parameter first (101), then who (103, 102), then what (104, 13, 15 ...)
         ent_id = req.ascii(T.PARAM.ENTERPRISE)
         ext = req.ascii(T.PARAM.ACCOUNT)
-        assert ent_id is not None and ext is not None
+        mobs = req.text(T.PARAM.MOBS)
+        text = req.text(T.PARAM.MSG)
+        at_time = req.digits(T.PARAM.AT_TIME, 14, "yyyyMMddHHmmss, China time", required=False) or ""
+        assert ent_id is not None and ext is not None and mobs is not None and text is not None
+        if not mobs.strip():
+            raise Refused(T.BAD_PARAMETER, "mobs is empty")
+        if ext and not ext.isdigit():
+            raise Refused(T.BAD_PARAMETER, f"accountid must be the digits of an extension code, got {ext!r}")
+        if at_time:
+            try:
+                _dt.datetime.strptime(at_time, T.TIME_FORMAT)
+            except ValueError:
+                raise Refused(T.BAD_PARAMETER, f"attime {at_time!r} is not a real time") from None
         try:
             ent = p.enterprise(ent_id)
         except UnknownAccount:
             raise Refused(T.NOT_REGISTERED, f"no enterprise has id {ent_id!r}") from None
-        if ext and not ext.isdigit():
-            raise Refused(T.BAD_PARAMETER, f"accountid must be the digits of an extension code, got {ext!r}")
         number = ext if ext in ent.extensions else ent.service_code + ext
         if number not in ent.extensions:
             raise Refused(T.NOT_REGISTERED, f"{number} (service code {ent.service_code} + "
@@ -329,24 +340,12 @@ class HttpFrontEnd:
         owner = ent.extensions[number] or (ent.main.id if ent.main is not None else number)
         self._authenticate(req, owner, (ent.id, owner))
 
-        text = req.text(T.PARAM.MSG)
-        assert text is not None
         limit = p.config.http.text_max
         if not text:
             raise Refused(T.BAD_TEXT, "msg is empty")
         if count(text) > limit:
             raise Refused(T.BAD_TEXT, f"msg is {count(text)} chars; at most {limit} (FAQ-2.3.2)")
-        mobs = req.text(T.PARAM.MOBS)
-        assert mobs is not None
-        if not mobs.strip():
-            raise Refused(T.BAD_PARAMETER, "mobs is empty")
         numbers = tuple(m.strip() for m in mobs.split(","))
-        at_time = req.digits(T.PARAM.AT_TIME, 14, "yyyyMMddHHmmss, China time", required=False) or ""
-        if at_time:
-            try:
-                _dt.datetime.strptime(at_time, T.TIME_FORMAT)
-            except ValueError:
-                raise Refused(T.BAD_PARAMETER, f"attime {at_time!r} is not a real time") from None
 
         pieces = http_pieces(text, cut=p.config.cut)
         if len(pieces) > 1:
