@@ -24,3 +24,18 @@ def test_e2e_load_script_runs_and_loses_nothing(tmp_path):
     assert [(r["group"], r["window"]) for r in data["runs"]] == [(1, 16), (5, 16)]
     assert all(r["delivered"] == r["messages"] == 300 for r in data["runs"])
     assert data["memory_per_tracked_recipient"] > 0
+
+
+def test_http_load_script_runs_and_loses_nothing(tmp_path):
+    out = tmp_path / "http.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "http_load.py"), "--requests", "60", "--numbers", "1", "3",
+         "--concurrency", "4", "--json", str(out)],
+        capture_output=True, text=True, timeout=240,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "requests/s" in result.stdout
+    runs = json.loads(out.read_text())["runs"]
+    assert sorted((r["mode"], r["numbers"]) for r in runs) == [
+        ("inproc", 1), ("inproc", 3), ("wire", 1), ("wire", 3)]
+    assert all(r["reports"] == r["requests"] * r["numbers"] for r in runs)

@@ -27,7 +27,7 @@ from zope.interface import implementer
 
 from . import http_table as T
 
-__all__ = ["PushJob", "PushSender", "form_body"]
+__all__ = ["BytesProducer", "PushJob", "PushSender", "form_body"]
 
 _log = Logger(namespace="smsdk_harness.fake_smsc.push")
 
@@ -42,7 +42,7 @@ def form_body(fields: Sequence[tuple[str, str]]) -> tuple[bytes, str]:
 
 
 @implementer(IBodyProducer)
-class _Body:
+class BytesProducer:
     """The whole body at once (no cooperator: works on any clock)."""
 
     def __init__(self, data: bytes) -> None:
@@ -134,7 +134,7 @@ class PushSender:
         headers = Headers({b"content-type": [
             f"application/x-www-form-urlencoded; charset={job.charset}".encode("ascii")]})
         try:
-            d = self.agent.request(b"POST", job.url.encode("utf-8"), headers, _Body(job.body))
+            d = self.agent.request(b"POST", job.url.encode("utf-8"), headers, BytesProducer(job.body))
         except Exception as e:  # a URL the agent cannot even try
             self._failed(job, f"{type(e).__name__}: {e}")
             return
