@@ -287,3 +287,15 @@ def test_the_control_api_registers_and_shows_push_urls():
         assert SUB_PW not in str(body)
     finally:
         fake.stop()
+
+
+def test_a_push_url_from_the_config_is_used_from_the_start():
+    p = Pushed(accounts=f'push_url = "{URL}"')  # on the sub-account
+    try:
+        assert p.world.platform.account(SUB).push_url == URL
+        p.world.platform.inject_mo(MOBILE, SUB, "configured")
+        p.run()
+        assert [f["content"] for f in p.receiver.fields] == ["configured"]
+        assert p.world.platform.offline(SUB) == []
+    finally:
+        p.world.close()
