@@ -39,3 +39,19 @@ def test_http_load_script_runs_and_loses_nothing(tmp_path):
     assert sorted((r["mode"], r["numbers"]) for r in runs) == [
         ("inproc", 1), ("inproc", 3), ("wire", 1), ("wire", 3)]
     assert all(r["reports"] == r["requests"] * r["numbers"] for r in runs)
+
+
+def test_soak_script_runs_a_clean_campaign_and_reports_every_figure(tmp_path):
+    out = tmp_path / "soak.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "soak.py"), "--scenario", "clean", "--recipients", "60",
+         "--rate", "100", "--grace", "10", "--json", str(out)],
+        capture_output=True, text=True, timeout=120,
+    )
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "| clean | 60 |" in result.stdout
+    [run] = json.loads(out.read_text(encoding="utf-8"))["results"]
+    assert run["scenario"] == "clean" and run["missing"] == 0 and run["holds"]
+    assert sum(run["outcomes"].values()) == 60 and run["accepted_twice"] == 0
+    assert run["last_outcome"] > 0 and run["flagged_from"] in ("outcome.possible_duplicate",
+                                                                "dispatcher.possible_duplicates")

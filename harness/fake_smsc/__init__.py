@@ -32,7 +32,7 @@ from .network import Handset
 
 # The front ends, imported on first use (the pytest plugin imports this package at every
 # pytest start): FakeSmsc (runner.py), EmppServer (empp_server.py), ControlApi
-# (control.py), SimulatedClock (simclock.py).
+# (control.py), SimulatedClock (simclock.py), FaultProxy (faultproxy.py).
 _FRONT_ENDS = {
     "FakeSmsc": "runner",
     "AccountInfo": "runner",
@@ -40,6 +40,8 @@ _FRONT_ENDS = {
     "EmppConnection": "empp_server",
     "ControlApi": "control",
     "SimulatedClock": "simclock",
+    "FaultProxy": "faultproxy",
+    "FaultPolicy": "faultproxy",
 }
 
 
@@ -59,6 +61,8 @@ __all__ = [
     "EmppConnection",
     "EmppServer",
     "FakeSmsc",
+    "FaultPolicy",
+    "FaultProxy",
     "SimulatedClock",
     "BindResult",
     "CheckResult",

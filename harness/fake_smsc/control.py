@@ -220,6 +220,11 @@ class ControlApi:
     def resource(self) -> Resource:
         return _ApiResource(self)
 
+    def add_route(self, method: str, pattern: str, handler: Callable[..., Any]) -> None:
+        """One more endpoint (a front end of its own, e.g. ``faultcontrol.py``): ``pattern``
+        is a regular expression of the path, its named groups become keyword arguments."""
+        self.routes.append((method, re.compile(pattern + r"/?\Z"), handler))
+
     # -- the dispatcher (also usable without HTTP: api.call("GET", "/status")) -------------------
 
     def call(self, method: str, target: str, body: bytes | dict[str, Any] | None = None) -> tuple[int, dict[str, Any]]:

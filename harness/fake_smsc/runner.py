@@ -98,6 +98,8 @@ class FakeSmsc:
         #: the bearer token the control API requires (None: none)
         self.control_token: str | None = None
         self.control: Any = None
+        self.fault_proxy: Any = None
+        self.fault_proxy_port: int | None = None
         self._listeners: list[Any] = []
         self._clients: list[Any] = []
         self._stopped = False
@@ -110,7 +112,8 @@ class FakeSmsc:
               clock: Any = None, simulated_clock: bool = False, host: str = "127.0.0.1",
               port: int | None = 0, http_port: int | None = None,
               control_port: int | None = None,
-              control_host: str = "127.0.0.1", control_token: str | None = None) -> FakeSmsc:
+              control_host: str = "127.0.0.1", control_token: str | None = None,
+              fault_proxy_port: int | None = None, fault_seed: int | None = None) -> FakeSmsc:
         """Build the platform and listen.  ``config``: a :class:`PlatformConfig`, a TOML path
         or text, or None for the embedded demo.  ``port``: the EMPP port (0 = ephemeral;
         None = do not listen, e.g. to join ``fake.server.factory()`` with iosim).
@@ -122,7 +125,10 @@ class FakeSmsc:
         one, a random token is made when ``control_host`` is not a loopback address
         (``fake.control_token``).  ``clock``: the
         model's clock (default: the reactor; ``simulated_clock=True``: a new
-        :class:`SimulatedClock` whose due calls run on the reactor by themselves)."""
+        :class:`SimulatedClock` whose due calls run on the reactor by themselves).
+        ``fault_proxy_port``: also listen there with a :class:`~.faultproxy.FaultProxy` in
+        front of the EMPP port (None = none, 0 = ephemeral), its random faults seeded with
+        ``fault_seed``; ``fake.fault_proxy``, and ``/faults`` on the control API."""
         if reactor is None:
             from twisted.internet import reactor as default_reactor
 
@@ -141,6 +147,13 @@ class FakeSmsc:
                 listening = reactor.listenTCP(http_port, http_site(fake.http), interface=host)
                 fake._listeners.append(listening)
                 fake.http_port = listening.getHost().port
+            if fault_proxy_port is not None:
+                if fake.port is None:
+                    raise ValueError("fault_proxy_port needs the EMPP port (port=None given)")
+                from .faultproxy import FaultProxy
+
+                fake.fault_proxy = FaultProxy(reactor, host, fake.port, seed=fault_seed)
+                fake.fault_proxy_port = fake.fault_proxy.listen(fault_proxy_port, interface=host)
             if control_port is not None:
                 from .control import ControlApi
 
@@ -150,6 +163,10 @@ class FakeSmsc:
                 fake.control_token = token
                 fake.control_host = control_host
                 fake.control = ControlApi(fake, token=token)
+                if fake.fault_proxy is not None:
+                    from .faultcontrol import register
+
+                    register(fake.control, fake.fault_proxy)
                 listening = reactor.listenTCP(control_port, fake.control.site(), interface=control_host)
                 fake._listeners.append(listening)
                 fake.control_port = listening.getHost().port
@@ -168,6 +185,8 @@ class FakeSmsc:
         for client in self._clients:
             waits.append(defer.maybeDeferred(client.stop))
         self._clients.clear()
+        if self.fault_proxy is not None:
+            waits.append(defer.maybeDeferred(self.fault_proxy.close))
         self.server.close_all()
         self.push.close()
         self.http.close()
@@ -193,6 +212,8 @@ class FakeSmsc:
             pool.stop()
 
     def _close_now(self) -> None:
+        if self.fault_proxy is not None:
+            self.fault_proxy.close()
         for listening in self._listeners:
             listening.stopListening()
         self._listeners.clear()
@@ -441,6 +462,9 @@ def describe(fake: FakeSmsc) -> list[str]:
     if fake.http_port is not None:
         lines.append(f"HTTP interface on {fake.http_url} (/httpserver, /httpdeliver.sms, "
                      "/httpreport.sms, /queryrptbyid.sms)")
+    if fake.fault_proxy_port is not None:
+        lines.append(f"fault proxy on {fake.host}:{fake.fault_proxy_port} -> EMPP "
+                     f"(seed {fake.fault_proxy.seed}; /faults on the control API)")
     if fake.control_port is not None:
         lines.append(f"control API on http://{fake.control_host}:{fake.control_port}/ "
                      "(GET / lists the endpoints)")
@@ -556,7 +580,8 @@ def tune_gc_for_server(reactor: Any = None) -> ServerGc:
 
 def main(*, config: str | None = None, host: str = "127.0.0.1", port: int = 9981,
          http_port: int | None = 8000, control_port: int | None = 9982, control_host: str = "127.0.0.1",
-         simulated_clock: bool = False, verbose: bool = False, out: Any = None) -> int:
+         simulated_clock: bool = False, verbose: bool = False, out: Any = None,
+         fault_proxy_port: int | None = None, fault_seed: int | None = None) -> int:
     """Run the platform in the foreground until Ctrl-C (``smsdk fake-smsc``)."""
     from twisted.internet import reactor
     from twisted.logger import FilteringLogObserver, LogLevel, LogLevelFilterPredicate, globalLogBeginner, textFileLogObserver
@@ -568,7 +593,8 @@ def main(*, config: str | None = None, host: str = "127.0.0.1", port: int = 9981
     globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
     fake = FakeSmsc.start(config, reactor=reactor, host=host, port=port, http_port=http_port,
                           control_port=control_port, control_host=control_host,
-                          simulated_clock=simulated_clock)
+                          simulated_clock=simulated_clock,
+                          fault_proxy_port=fault_proxy_port, fault_seed=fault_seed)
     tune_gc_for_server(reactor)
     for line in describe(fake):
         print(line, file=out)

@@ -7,7 +7,8 @@ Commands:
 * ``smsdk plan TEXT --signature 【…】`` — show the parts the SDK will submit for a text, what
   each handset receives and how many SMS every recipient is billed.
 * ``smsdk fake-smsc [--config fake.toml] [--port 9981] [--http-port 8000] [--control-port 9982]
-  [--simulated-clock]`` — run the fake 企信通 platform in the foreground (Ctrl-C stops it).
+  [--simulated-clock] [--fault-proxy PORT]`` — run the fake 企信通 platform in the foreground
+  (Ctrl-C stops it); ``--fault-proxy`` puts a fault-injecting proxy in front of it.
 * ``smsdk send --host H --port P --account A --password W (--to N ... | --to-file F) TEXT`` —
   send, wait for the status reports, print one line (or one JSON object) per recipient.
   Exit status: 0 every recipient delivered; 1 some were not (or still pending at --wait);
@@ -192,11 +193,18 @@ def send(text: str, host: str, port: int, account: str, password: str, dialect: 
 @click.option("--no-control", is_flag=True, help="Do not start the HTTP control API.")
 @click.option("--simulated-clock", is_flag=True,
               help="Simulated time: it moves only with POST /clock/advance.")
+@click.option("--fault-proxy", "fault_proxy", type=click.IntRange(0, 65535), default=None,
+              metavar="PORT", help="Also listen on PORT with a fault-injecting proxy in front of the "
+                                   "EMPP port (faults set with POST /faults; docs/reliability.md).")
+@click.option("--fault-seed", type=int, default=None,
+              help="Seed of the fault proxy's random faults (default: a random seed).")
 @click.option("--verbose", "-v", is_flag=True, help="Log every login, SUBMIT refusal and session end.")
 @click.option("--example-config", is_flag=True,
               help="Print the example configuration (every key, with comments) and exit.")
 def fake_smsc(config_path: str | None, host: str, port: int, http_port: int, no_http: bool,
-              control_port: int, control_host: str, no_control: bool, simulated_clock: bool, verbose: bool, example_config: bool) -> None:
+              control_port: int, control_host: str, no_control: bool, simulated_clock: bool,
+              fault_proxy: int | None, fault_seed: int | None, verbose: bool,
+              example_config: bool) -> None:
     """Run the fake 企信通 platform (EMPP server, HTTP interface, control API) until Ctrl-C."""
     if example_config:
         from importlib.resources import files
@@ -213,7 +221,8 @@ def fake_smsc(config_path: str | None, host: str, port: int, http_port: int, no_
         code = run_fake(config=config_path, host=host, port=port,
                         http_port=None if no_http else http_port,
                         control_port=None if no_control else control_port,
-                        control_host=control_host, simulated_clock=simulated_clock, verbose=verbose)
+                        control_host=control_host, simulated_clock=simulated_clock, verbose=verbose,
+                        fault_proxy_port=fault_proxy, fault_seed=fault_seed)
     except ConfigError as exc:
         message = str(exc) if str(exc).startswith(str(config_path)) else f"{exc} (in {config_path})"
         raise click.ClickException(message) from None
