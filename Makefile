@@ -11,8 +11,8 @@ SOURCES := pyproject.toml setup.py $(wildcard src/smsdk/*.pyx src/smsdk/*.pxi sr
 $(STAMP): $(SOURCES)
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
 	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -e '.[test,dev]'
-	$(PY) -c "import smsdk._codec, smsdk._split"   # the compiled modules must have been built
+	$(PY) -m pip install --quiet -e '.[test,dev,harness]'
+	$(PY) -c "import smsdk._codec, smsdk._split, smsdk._msgid"   # the compiled modules must have been built
 	touch $(STAMP)
 
 install: $(STAMP)

@@ -11,8 +11,13 @@ from Cython.Build import cythonize
 from setuptools import Extension, setup
 
 extensions = [
-    Extension("smsdk._codec", ["src/smsdk/_codec.pyx"]),
-    Extension("smsdk._split", ["src/smsdk/_split.pyx"], depends=["src/smsdk/_msgid.pxi"]),
+    Extension(
+        "smsdk._codec",
+        ["src/smsdk/_codec.pyx"],
+        depends=["src/smsdk/_records.pxi", "src/smsdk/_records_sizes.pxi"],
+    ),
+    Extension("smsdk._split", ["src/smsdk/_split.pyx"]),
+    Extension("smsdk._msgid", ["src/smsdk/_msgid.pyx"]),
 ]
 # While developing, `SMSDK_BUILD_ONLY=_codec python setup.py build_ext --inplace` rebuilds one.
 _only = os.environ.get("SMSDK_BUILD_ONLY")

@@ -21,3 +21,9 @@ def codec_impl(request):
 def split_impl(request):
     name = "smsdk._split" if request.param == "compiled" else "smsdk._split_py"
     return importlib.import_module(name)
+
+
+@pytest.fixture(params=["compiled", "twin"])
+def msgid_impl(request):
+    name = "smsdk._msgid" if request.param == "compiled" else "smsdk._msgid_py"
+    return importlib.import_module(name)

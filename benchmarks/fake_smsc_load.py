@@ -189,15 +189,16 @@ def run_raw(port: int, messages: int, window: int, group: int, timeout: float) -
     """A bare EMPP client over a blocking socket: CONNECT, then SUBMITs pipelined with at
     most ``window`` unanswered, counting SUBMIT_RESPs and report DELIVERs (never answered)."""
     import socket
-    from datetime import datetime, timedelta, timezone
+    from datetime import datetime
 
     from smsdk import codec
     from smsdk._layouts import Dialect
+    from smsdk.china_time import CHINA
 
     sock = socket.create_connection(("127.0.0.1", port))
     sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
     frames = codec.FrameDecoder(Dialect.EMPP, max_length=1 << 16)
-    stamp = codec.timestamp_from_datetime(datetime.now(timezone(timedelta(hours=8))))
+    stamp = codec.timestamp_from_datetime(datetime.now(CHINA))
     sock.sendall(codec.encode(codec.build_connect(ACCOUNT, PASSWORD, stamp, Dialect.EMPP), 1, Dialect.EMPP))
     while True:
         out = frames.feed(sock.recv(65536))

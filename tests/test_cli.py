@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
 import subprocess
 import sys
 from pathlib import Path
@@ -38,21 +37,6 @@ def test_plan_refuses_bad_input_with_a_sentence_not_a_traceback():
     assert "Error:" in result.output and "【" in result.output and "Traceback" not in result.output
     result = CliRunner().invoke(main, ["plan", ""])
     assert result.exit_code == 1 and "empty" in result.output.lower()
-
-
-@pytest.fixture
-def server():
-    proc = subprocess.Popen(
-        [sys.executable, "-m", "smsdk.testing", "--port", "0", "--password", "secret"],
-        stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONUNBUFFERED": "1"},
-    )
-    try:
-        line = proc.stdout.readline()
-        assert "127.0.0.1:" in line, line
-        yield int(line.rsplit(":", 1)[1])
-    finally:
-        proc.terminate()
-        proc.wait(timeout=10)
 
 
 def smsdk(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:

@@ -11,7 +11,8 @@ from twisted.internet import task
 from smsdk import codec
 from smsdk._layouts import Dialect
 from smsdk.client import Client
-from smsdk.dispatch import CHINA, DispatchSettings, OutcomeState
+from smsdk.china_time import CHINA
+from smsdk.dispatch import DispatchSettings, OutcomeState
 from smsdk.session import LoginError, SessionSettings
 from smsdk.testing import MemoryEndpoint, MinimalServer, run_clock
 

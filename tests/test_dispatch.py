@@ -6,12 +6,13 @@ import random
 from datetime import datetime
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
+from hypothesis_profiles import examples
 
 from smsdk import codec
 from smsdk._layouts import Dialect
+from smsdk.china_time import CHINA
 from smsdk.dispatch import (
-    CHINA,
     Backpressure,
     Dispatcher,
     DispatchSettings,
@@ -286,17 +287,27 @@ def test_at_time_is_smpp_absolute_china_time():
     assert job.pdu.at_time == "261123093000032+"
 
 
-@settings(max_examples=40, deadline=None)
+@examples(40)
 @given(
     n=st.integers(min_value=1, max_value=23),
     script=st.lists(st.sampled_from(["ok", "10004", "10005", "lost", "13"]), min_size=1, max_size=60),
     stats=st.lists(st.sampled_from(["DELIVRD", "DELIVRD", "UNDELIV", "DTBLACK", None]), min_size=1, max_size=60),
 )
 def test_every_recipient_ends_with_exactly_one_outcome(n, script, stats):
-    """Whatever the platform answers (refusals, storms, link loss, missing reports)."""
+    """Whatever the platform answers (refusals, storms, link loss, missing reports): every
+    recipient is resolved once, never a second time (each _resolve call is recorded, not
+    only the outcomes dict, where a second resolution would overwrite the first)."""
     d = Dispatcher(settings=DispatchSettings(rate=1000, max_resubmits=3, busy_backoff_initial=0.01,
                                              rate_limited_pause=0.01), rng=random.Random(0))
     sub = d.add("长" * 80, numbers(n), signature=SIG, now=0)
+    resolved: list[str] = []
+    resolve = sub._resolve
+
+    def recording(outcome):
+        resolved.append(outcome.recipient)
+        return resolve(outcome)
+
+    sub._resolve = recording
     now = 0.0
     base = 1
     steps = 0
@@ -320,6 +331,7 @@ def test_every_recipient_ends_with_exactly_one_outcome(n, script, stats):
             d.on_submit_resp(job, codec.SubmitResp(msg_id=bytes(10), result=int(action)), now)
     d.on_timer(now + 49 * 3600 + 1)
     assert sub.done, sub
+    assert sorted(resolved) == sorted(numbers(n))  # exactly one resolution per recipient
     assert set(sub.outcomes) == set(numbers(n))
     assert d.tracked == 0
 

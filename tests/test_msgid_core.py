@@ -1,10 +1,10 @@
-"""The Msg_Id core: the compiled functions (``smsdk._split``, from _msgid.pxi) and their
-pure-Python twins (``smsdk._split_py``, from _msgid_py.py) must agree on every input: the
+"""The Msg_Id core: the compiled functions (``smsdk._msgid``, from _msgid.pyx) and their
+pure-Python twins (``smsdk._msgid_py``) must agree on every input: the
 same result (same type, same value), or the same error type.  The only error types allowed
 are TypeError and MsgIdError: never OverflowError, struct.error, IndexError ...
 
 Both modules are imported directly, whatever SMSDK_NO_EXTENSIONS says (fixture
-``split_twins`` in conftest.py)."""
+``msgid_twins`` in conftest.py)."""
 
 from __future__ import annotations
 
@@ -146,8 +146,8 @@ signeds = st.one_of(
 # ---------------------------------------------------------------- the API itself
 
 
-def test_api_lists_match_and_are_defined(split_twins):
-    compiled, pure = split_twins
+def test_api_lists_match_and_are_defined(msgid_twins):
+    compiled, pure = msgid_twins
     assert compiled.MSGID_API == pure.MSGID_API == _msgid_py.MSGID_API
     assert len(set(pure.MSGID_API)) == len(pure.MSGID_API)
     for name in pure.MSGID_API:
@@ -167,8 +167,8 @@ def test_every_core_function_is_covered_here():
 
 
 @pytest.mark.parametrize("which", [0, 1])
-def test_examples_on_both(split_twins, which):
-    m = split_twins[which]
+def test_examples_on_both(msgid_twins, which):
+    m = msgid_twins[which]
     raw = m.empp_from_hex("b000000000001001 0000")
     assert raw == bytes.fromhex("b0000000000010010000")
     assert m.msgid_to_signed(m.empp_value(raw)) == -5764607523034230783
@@ -198,81 +198,81 @@ def test_examples_on_both(split_twins, which):
 
 
 @given(int_args)
-def test_diff_msgid_to_signed(split_twins, v):
-    same(split_twins, "msgid_to_signed", v)
+def test_diff_msgid_to_signed(msgid_twins, v):
+    same(msgid_twins, "msgid_to_signed", v)
 
 
 @given(signeds)
-def test_diff_msgid_from_signed(split_twins, v):
-    same(split_twins, "msgid_from_signed", v)
+def test_diff_msgid_from_signed(msgid_twins, v):
+    same(msgid_twins, "msgid_from_signed", v)
 
 
 @given(raws)
-def test_diff_empp_raw_value_hex(split_twins, raw):
+def test_diff_empp_raw_value_hex(msgid_twins, raw):
     for name in ("empp_raw", "empp_value", "empp_hex"):
-        same(split_twins, name, raw)
+        same(msgid_twins, name, raw)
 
 
 @given(int_args)
-def test_diff_empp_from_value(split_twins, v):
-    same(split_twins, "empp_from_value", v)
+def test_diff_empp_from_value(msgid_twins, v):
+    same(msgid_twins, "empp_from_value", v)
 
 
 @given(hexes)
-def test_diff_empp_from_hex(split_twins, text):
-    same(split_twins, "empp_from_hex", text)
+def test_diff_empp_from_hex(msgid_twins, text):
+    same(msgid_twins, "empp_from_hex", text)
 
 
 @given(raws, int_args)
-def test_diff_empp_add(split_twins, raw, n):
-    same(split_twins, "empp_add", raw, n)
+def test_diff_empp_add(msgid_twins, raw, n):
+    same(msgid_twins, "empp_add", raw, n)
 
 
 @given(raw10, st.integers(0, 2**16))
-def test_diff_empp_add_near_carries(split_twins, raw, n):
+def test_diff_empp_add_near_carries(msgid_twins, raw, n):
     # bytes 0-7 forced to end in 0xFF runs so carries cross bytes
     k = n % 9
     raw = raw[: 8 - k] + b"\xff" * k + raw[8:]
-    same(split_twins, "empp_add", raw, n)
+    same(msgid_twins, "empp_add", raw, n)
 
 
 @given(raws, raws)
-def test_diff_empp_sub(split_twins, a, b):
-    same(split_twins, "empp_sub", a, b)
+def test_diff_empp_sub(msgid_twins, a, b):
+    same(msgid_twins, "empp_sub", a, b)
 
 
 @given(raws, raws, int_args)
-def test_diff_empp_group_index(split_twins, base, raw, n):
-    same(split_twins, "empp_group_index", base, raw, n)
+def test_diff_empp_group_index(msgid_twins, base, raw, n):
+    same(msgid_twins, "empp_group_index", base, raw, n)
 
 
 @given(raw10, st.integers(-3, 300), st.integers(-2, 300), raw10)
-def test_diff_empp_group_index_near(split_twins, base, d, n, tail_src):
+def test_diff_empp_group_index_near(msgid_twins, base, d, n, tail_src):
     v = int.from_bytes(base[:8], "big") + d
     if 0 <= v <= U64:
         raw = v.to_bytes(8, "big") + tail_src[8:]
-        result = same(split_twins, "empp_group_index", base, raw, n)
+        result = same(msgid_twins, "empp_group_index", base, raw, n)
         if n >= 0:
             assert result == ("ok", int, d if 0 <= d < n else -1)
 
 
 @given(int_args)
-def test_diff_cmpp_value_to_bytes_unpack(split_twins, v):
+def test_diff_cmpp_value_to_bytes_unpack(msgid_twins, v):
     for name in ("cmpp_value", "cmpp_to_bytes", "cmpp_unpack"):
-        same(split_twins, name, v)
+        same(msgid_twins, name, v)
 
 
 @given(bytes8)
-def test_diff_cmpp_from_bytes(split_twins, data):
-    same(split_twins, "cmpp_from_bytes", data)
+def test_diff_cmpp_from_bytes(msgid_twins, data):
+    same(msgid_twins, "cmpp_from_bytes", data)
 
 
 field = st.one_of(st.integers(-2, 70), st.integers(0, 2**22 + 2), ints, odd_ints)
 
 
 @given(st.tuples(field, field, field, field, field, field, field))
-def test_diff_cmpp_pack(split_twins, fields):
-    same(split_twins, "cmpp_pack", *fields)
+def test_diff_cmpp_pack(msgid_twins, fields):
+    same(msgid_twins, "cmpp_pack", *fields)
 
 
 @given(
@@ -281,27 +281,27 @@ def test_diff_cmpp_pack(split_twins, fields):
         st.integers(0, 59), st.integers(0, 2**22 - 1), st.integers(0, 65535),
     )
 )
-def test_diff_cmpp_pack_valid(split_twins, fields):
-    result = same(split_twins, "cmpp_pack", *fields)
+def test_diff_cmpp_pack_valid(msgid_twins, fields):
+    result = same(msgid_twins, "cmpp_pack", *fields)
     assert result[0] == "ok"
-    assert split_twins[0].cmpp_unpack(result[2]) == fields
+    assert msgid_twins[0].cmpp_unpack(result[2]) == fields
 
 
 @given(int_args, int_args)
-def test_diff_cmpp_add(split_twins, v, n):
-    same(split_twins, "cmpp_add", v, n)
+def test_diff_cmpp_add(msgid_twins, v, n):
+    same(msgid_twins, "cmpp_add", v, n)
 
 
 @given(int_args, int_args, int_args)
-def test_diff_cmpp_group_index(split_twins, b, v, n):
-    same(split_twins, "cmpp_group_index", b, v, n)
+def test_diff_cmpp_group_index(msgid_twins, b, v, n):
+    same(msgid_twins, "cmpp_group_index", b, v, n)
 
 
 @given(st.integers(0, 2**48 - 1), st.integers(0, 65535), st.integers(-3, 300),
        st.integers(-2, 70_000))
-def test_diff_cmpp_group_index_near(split_twins, upper, seq, d, n):
+def test_diff_cmpp_group_index_near(msgid_twins, upper, seq, d, n):
     b = upper << 16 | seq
     v = b + d
     if 0 <= v <= U64:
-        same(split_twins, "cmpp_group_index", b, v, n)
-        same(split_twins, "cmpp_group_index", b, (b & ~0xFFFF) | ((seq + d) & 0xFFFF), n)
+        same(msgid_twins, "cmpp_group_index", b, v, n)
+        same(msgid_twins, "cmpp_group_index", b, (b & ~0xFFFF) | ((seq + d) & 0xFFFF), n)

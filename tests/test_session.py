@@ -9,7 +9,8 @@ import pickle
 import typing
 
 import pytest
-from hypothesis import given, settings, strategies as st
+from hypothesis import given, strategies as st
+from hypothesis_profiles import examples
 
 from smsdk import codec
 from smsdk.codec import Dialect
@@ -282,7 +283,7 @@ def test_sequence_ids_wrap_and_skip_ids_in_flight():
     assert d == 2  # a, b and 1 are still in flight: skipped
 
 
-@settings(max_examples=60)
+@examples(60)
 @given(st.lists(st.integers(min_value=1, max_value=40), min_size=1, max_size=30))
 def test_any_chunking_of_the_byte_stream_gives_the_same_events(cuts):
     client, server, _ = bound_pair()

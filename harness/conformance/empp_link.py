@@ -8,7 +8,7 @@ import socket
 from typing import Any
 
 from smsdk import codec
-from smsdk._layouts import Dialect
+from smsdk.codec import Dialect
 
 EMPP = Dialect.EMPP
 STAMP = 1122150405  # MMDDhhmmss; the fake does not check it against its clock

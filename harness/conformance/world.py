@@ -110,7 +110,8 @@ class World(Model):
     def client(self, account: str = MAIN, password: str = MAIN_PW, *, signature: str = SIG,
                rate: float = 100.0, group_send_limit: int = 5, **kw: Any) -> Any:
         from smsdk.client import Client
-        from smsdk.dispatch import CHINA, DispatchSettings
+        from smsdk.china_time import CHINA
+        from smsdk.dispatch import DispatchSettings
 
         endpoint = MemoryEndpoint(self.server.build_protocol, self.clock)
         self.endpoints.append(endpoint)

@@ -1,4 +1,4 @@
-"""Msg_Id allocation and the per-account token bucket.
+"""Msg_Id allocation.
 
 Msg_Ids (FAQ-2.5.1 / 2.5.2, PROTOCOL.md §1.13 and §2.10): bytes 0-7 follow the CMPP bit
 layout (month, day, hour, minute, second in China time, the gateway code, a 16-bit
@@ -13,7 +13,7 @@ import datetime as _dt
 
 from smsdk.msgid import CmppMsgId, EmppMsgId
 
-__all__ = ["MsgIdAllocator", "TokenBucket"]
+__all__ = ["MsgIdAllocator"]
 
 
 class MsgIdAllocator:
@@ -62,40 +62,3 @@ class MsgIdAllocator:
             second=now.second, gateway=self.gateway, sequence=0,
         ).value
         self._head_prefix = prefix
-
-
-class TokenBucket:
-    """``rate`` tokens a second, at most ``burst`` held (starts full).  ``take(cost,
-    now)`` takes ``cost`` tokens and returns True, or takes nothing and returns False."""
-
-    def __init__(self, rate: float, burst: float, now: float) -> None:
-        self.rate = float(rate)
-        self.burst = float(burst)
-        self.tokens = float(burst)
-        self.updated = now
-
-    def _refill(self, now: float) -> None:
-        if now > self.updated:
-            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-        self.updated = max(self.updated, now)
-
-    def available(self, now: float) -> float:
-        self._refill(now)
-        return self.tokens
-
-    def take(self, cost: float, now: float) -> bool:
-        if now > self.updated:  # _refill(now), inline: one take per SUBMIT
-            self.tokens = min(self.burst, self.tokens + (now - self.updated) * self.rate)
-            self.updated = now
-        # a tiny epsilon absorbs float error from fractional refills
-        if self.tokens + 1e-9 >= cost:
-            self.tokens = max(0.0, self.tokens - cost)
-            return True
-        return False
-
-    def wait_for(self, cost: float, now: float) -> float:
-        """Seconds until ``cost`` tokens are there (inf when cost > burst)."""
-        self._refill(now)
-        if cost > self.burst:
-            return float("inf")
-        return max(0.0, (cost - self.tokens) / self.rate)

@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from smsdk import numbers as _numbers
+from smsdk.china_time import CHINA as _CHINA
 
 __all__ = [
     "AccountConfig",
@@ -495,8 +496,6 @@ def _epoch(key: str, v: Any) -> float | None:
         return d.timestamp()
     raise ConfigError(key, f"must be a UNIX time, an ISO 8601 date-time or 'real', not {_kind(v)}")
 
-
-_CHINA = _dt.timezone(_dt.timedelta(hours=8), "CST")
 
 
 def parse_config(data: dict[str, Any]) -> PlatformConfig:

@@ -57,7 +57,7 @@ from twisted.internet.protocol import Factory
 from twisted.logger import Logger
 
 from smsdk import codec
-from smsdk._layouts import Dialect
+from smsdk.codec import Dialect
 from smsdk.session import (
     ConnectRequested,
     LinkDead,

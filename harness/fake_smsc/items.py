@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol, runtime_checkable
 
 from smsdk import codec as _codec
-from smsdk._frozen import frozen
+from smsdk.frozen_dataclass import frozen
 from smsdk.msgid import EmppMsgId
 
 __all__ = [

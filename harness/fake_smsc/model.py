@@ -24,10 +24,11 @@ from twisted.logger import Logger
 from smsdk import codec as _codec
 from smsdk import numbers as _numbers
 from smsdk.msgid import EmppMsgId
+from smsdk.ratelimit import TokenBucket
 from smsdk.text import classify, count, plan
 
 from . import splitting
-from .allocator import MsgIdAllocator, TokenBucket
+from .allocator import MsgIdAllocator
 from .config import ROLES, AccountConfig, EnterpriseConfig, PlatformConfig, default_config
 from .items import (
     ZERO_MSG_ID,

@@ -12,9 +12,9 @@ import re
 import time as _time
 from typing import Any
 
-__all__ = ["CHINA", "WallClock", "parse_at_time", "yymmddhhmm", "yyyymmddhhmmss"]
+from smsdk.china_time import CHINA
 
-CHINA = _dt.timezone(_dt.timedelta(hours=8), "CST")
+__all__ = ["CHINA", "WallClock", "parse_at_time", "yymmddhhmm", "yyyymmddhhmmss"]
 
 
 class WallClock:

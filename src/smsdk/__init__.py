@@ -1,17 +1,18 @@
 """smsdk: an SDK for China Mobile's enterprise SMS platform (企信通).
 
-``smsdk.COMPILED`` is True when the compiled codec and text planner are in use, False when
-the pure-Python twins are (``SMSDK_NO_EXTENSIONS=1``, or no compiled build available).
+``smsdk.COMPILED`` is True when the compiled codec, text planner and Msg_Id core are in use,
+False when the pure-Python twins are (``SMSDK_NO_EXTENSIONS=1``, or no compiled build available).
 """
 
 from __future__ import annotations
 
 from smsdk import codec as _codec_mod
+from smsdk import msgid as _msgid_mod
 from smsdk import text as _text_mod
 
 __version__ = "0.1.0.dev0"
 
-COMPILED: bool = _codec_mod.COMPILED and _text_mod.COMPILED
+COMPILED: bool = _codec_mod.COMPILED and _text_mod.COMPILED and _msgid_mod.COMPILED
 
 __all__ = ["COMPILED", "Client", "__version__"]
 

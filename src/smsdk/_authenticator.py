@@ -34,7 +34,7 @@ def timestamp_from_datetime(dt: _dt.datetime) -> int:
     """The CONNECT Timestamp of a local time: MMDDhhmmss read as an integer.
 
     ``datetime(2024, 1, 2, 15, 4, 5)`` -> ``102150405``.  The platform expects China time
-    (UTC+8); pass a datetime in that zone.
+    (UTC+8, ``smsdk.china_time.CHINA``); pass a datetime in that zone.
     """
     return dt.month * 100000000 + dt.day * 1000000 + dt.hour * 10000 + dt.minute * 100 + dt.second
 

@@ -1,4 +1,4 @@
-"""Pure-Python Msg_Id arithmetic core: the twin of ``_msgid.pxi`` (re-exported by _split_py).
+"""Pure-Python Msg_Id arithmetic core: the twin of the compiled ``smsdk._msgid`` (_msgid.pyx).
 
 Same functions, same results, same error types as the compiled core; see that file for the
 conventions and docs/msgid.md for the rules.  In short: an EMPP id ("raw") is 10 bytes whose

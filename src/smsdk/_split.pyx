@@ -1,5 +1,5 @@
 # cython: language_level=3, boundscheck=False, wraparound=False, cdivision=True, initializedcheck=False, embedsignature=True
-"""Compiled text planner and msgId arithmetic.
+"""Compiled text planner.
 
 Twin of ``_split_py`` (same behaviour, error types and messages).  The planner reads the
 text's PEP 393 storage directly: a 1-byte-kind string has only chars below 256 and a
@@ -16,8 +16,6 @@ from libc.string cimport memcpy
 from smsdk import _text_common as _c
 from smsdk._reassembly import IncompleteMessage, ReassembledMessage, Reassembler
 from smsdk.errors import PlanError, ReassemblyError
-
-include "_msgid.pxi"
 
 cdef extern from "Python.h":
     int PyUnicode_READY(object) except -1

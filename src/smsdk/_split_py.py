@@ -1,11 +1,9 @@
-"""Pure-Python text planner and msgId arithmetic (twin of _split.pyx).
+"""Pure-Python text planner (twin of _split.pyx).
 
 Same behaviour as the compiled module, error types and messages included; see
 ``docs/text.md`` for the rules.  Counting is in UCS2 code units: a char outside the BMP
 counts 2 and is never cut in half.
 """
-
-from smsdk._msgid_py import *  # noqa: F403
 
 from smsdk import _text_common as _c
 from smsdk._reassembly import IncompleteMessage, ReassembledMessage, Reassembler, parse_udh

@@ -13,15 +13,24 @@ Commands:
   send, wait for the status reports, print one line (or one JSON object) per recipient.
   Exit status: 0 every recipient delivered; 1 some were not (or still pending at --wait);
   2 usage error; 3 could not log in.
+* ``smsdk send --via http --enterprise-id E --account EXT …`` — the same over the HTTP interface
+  (reports by ``/queryrptbyid.sms``); ``smsdk push-receiver --port N`` prints PUSH events.
 * ``smsdk conformance [--target HOST:PORT --account A --password W] [--json FILE]
   [--profile ci|thorough]`` — the conformance suite (harness/conformance, docs/conformance.md):
   one line per RULES.md rule id, pass / fail / n/a / gap with the shortest counterexample.
+
+``plan`` and ``send`` need the SDK only.  ``demo``, ``fake-smsc`` and ``conformance`` run the
+test harness (the package ``smsdk_harness`` and its dependencies, the ``harness`` extra:
+``pip install 'smsdk[harness]'``); it is imported when one of them runs, and without it they
+print one line that says so and exit 1.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 import sys
+from types import ModuleType
 
 import click
 from rich.console import Console
@@ -31,6 +40,26 @@ import smsdk
 from smsdk.errors import PlanError
 
 _FMT_NAMES = {0: "ASCII", 8: "UCS2", 15: "GBK"}
+
+#: Top-level modules the harness commands need beyond the SDK's own dependencies: the
+#: harness itself and what the ``harness`` extra of pyproject.toml installs.
+HARNESS_MODULES = ("smsdk_harness", "hypothesis")
+HARNESS_HINT = "pip install 'smsdk[harness]'"
+
+
+def _harness(command: str, *modules: str) -> list[ModuleType]:
+    """Import harness modules for ``smsdk COMMAND``; when the harness or one of its
+    dependencies is not installed, a one-line error (exit status 1) instead of a traceback."""
+    try:
+        return [importlib.import_module(name) for name in modules]
+    except ModuleNotFoundError as exc:
+        missing = exc.name or ""
+        if missing.split(".")[0] not in HARNESS_MODULES:
+            raise
+        raise click.ClickException(
+            f"smsdk {command} needs the test harness, which is not installed "
+            f"(no module named {missing!r}): {HARNESS_HINT}"
+        ) from None
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"]})
@@ -154,24 +183,32 @@ def plan(text: str, signature: str, mode: str, recipients: int, as_json: bool) -
 @click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
               help="Seconds to wait for status reports before printing.")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
+@click.option("--via", type=click.Choice(["empp", "http"]), default="empp", show_default=True,
+              help="EMPP long connection, or the HTTP interface (port 8000 unless --port; --account "
+                   "is then the extension code and --enterprise-id is required).")
+@click.option("--enterprise-id", default=None, help="HTTP: the enterprise id (eid).")
 def send(text: str, host: str, port: int, account: str, password: str, dialect: str, signature: str,
          service_id: str, src_id: str | None, to: tuple[str, ...], to_file, rate: float,
-         group_send_limit: int, wait: float, as_json: bool) -> None:
+         group_send_limit: int, wait: float, as_json: bool, via: str = "empp",
+         enterprise_id: str | None = None) -> None:
     """Send TEXT to the recipients and report one outcome per recipient."""
-    from smsdk import sendjob
+    from smsdk import cli_send
 
     recipients = list(to)
     if to_file is not None:
         recipients.extend(line.strip() for line in to_file if line.strip() and not line.lstrip().startswith("#"))
     if not recipients:
         raise click.UsageError("give at least one --to NUMBER or a --to-file")
-    job = sendjob.SendJob(
+    if via == "http":
+        sys.exit(_send_http(text, host, port, account, password, enterprise_id, recipients, rate,
+                            group_send_limit, wait, as_json))
+    job = cli_send.SendJob(
         host=host, port=port, account=account, password=password, dialect=dialect,
         signature=signature, service_id=service_id, src_id=src_id, text=text,
         recipients=recipients, rate=rate, group_send_limit=group_send_limit, wait=wait,
         progress=not as_json and sys.stderr.isatty(),
     )
-    code = sendjob.run(job, as_json=as_json)
+    code = cli_send.run(job, as_json=as_json)
     sys.exit(code)
 
 
@@ -206,24 +243,21 @@ def fake_smsc(config_path: str | None, host: str, port: int, http_port: int, no_
               fault_proxy: int | None, fault_seed: int | None, verbose: bool,
               example_config: bool) -> None:
     """Run the fake 企信通 platform (EMPP server, HTTP interface, control API) until Ctrl-C."""
+    fake, runner = _harness("fake-smsc", "smsdk_harness.fake_smsc", "smsdk_harness.fake_smsc.runner")
     if example_config:
         from importlib.resources import files
 
-        click.echo(files("smsdk_harness.fake_smsc").joinpath("example.toml").read_text(encoding="utf-8"),
-                   nl=False)
+        click.echo(files(fake).joinpath("example.toml").read_text(encoding="utf-8"), nl=False)
         return
     from twisted.internet.error import CannotListenError
 
-    from smsdk_harness.fake_smsc import ConfigError
-    from smsdk_harness.fake_smsc.runner import main as run_fake
-
     try:
-        code = run_fake(config=config_path, host=host, port=port,
-                        http_port=None if no_http else http_port,
-                        control_port=None if no_control else control_port,
-                        control_host=control_host, simulated_clock=simulated_clock, verbose=verbose,
-                        fault_proxy_port=fault_proxy, fault_seed=fault_seed)
-    except ConfigError as exc:
+        code = runner.main(config=config_path, host=host, port=port,
+                           http_port=None if no_http else http_port,
+                           control_port=None if no_control else control_port,
+                           control_host=control_host, simulated_clock=simulated_clock, verbose=verbose,
+                           fault_proxy_port=fault_proxy, fault_seed=fault_seed)
+    except fake.ConfigError as exc:
         message = str(exc) if str(exc).startswith(str(config_path)) else f"{exc} (in {config_path})"
         raise click.ClickException(message) from None
     except CannotListenError as exc:  # the port is taken, or the host is not ours
@@ -235,6 +269,7 @@ def fake_smsc(config_path: str | None, host: str, port: int, http_port: int, no_
 @main.command()
 def demo() -> None:
     """Send a small campaign to an in-process server and print every recipient's outcome."""
+    _harness("demo", "smsdk_harness.fake_smsc.runner")
     from smsdk import demo as demo_mod
 
     sys.exit(demo_mod.run())
@@ -256,8 +291,8 @@ def conformance(target: str | None, account: str, password: str, json_path: str 
 
     Exit status: 0 no rule failed; 1 some rule failed; 2 usage error.
     """
-    from smsdk_harness.conformance import runner
-    from smsdk_harness.conformance.registry import RULES
+    runner, registry = _harness("conformance", "smsdk_harness.conformance.runner",
+                                "smsdk_harness.conformance.registry")
 
     if target is None:
         tgt = runner.Target()
@@ -268,7 +303,7 @@ def conformance(target: str | None, account: str, password: str, json_path: str 
         if not account or not password:
             raise click.UsageError("--target needs --account and --password")
         tgt = runner.Target(host, int(port), account, password)
-    unknown = [r for r in rules if r not in RULES]
+    unknown = [r for r in rules if r not in registry.RULES]
     if unknown:
         raise click.UsageError(f"unknown rule id(s): {', '.join(unknown)}")
     results = runner.run(tgt, profile, list(rules) or None)
@@ -281,6 +316,42 @@ def conformance(target: str | None, account: str, password: str, json_path: str 
             with open(json_path, "w", encoding="utf-8") as fh:
                 fh.write(text + "\n")
     sys.exit(1 if any(r.status == "fail" for r in results) else 0)
+
+
+def _send_http(text: str, host: str, port: int, account: str, password: str, enterprise_id: str | None,
+               recipients: list[str], rate: float, group_send_limit: int, wait: float, as_json: bool) -> int:
+    from smsdk.http import codes as http_codes
+    from smsdk.http.commands import run_send
+
+    if not enterprise_id:
+        raise click.UsageError("--via http needs --enterprise-id")
+    if click.get_current_context().get_parameter_source("port") is click.core.ParameterSource.DEFAULT:
+        port = http_codes.DEFAULT_PORT
+    return run_send(host=host, port=port, enterprise_id=enterprise_id, account_id=account, password=password,
+                    text=text, recipients=recipients, rate=rate, group_send_limit=group_send_limit, wait=wait,
+                    as_json=as_json)
+
+
+@main.command("push-receiver")
+@click.option("--port", type=click.IntRange(0, 65535), required=True, help="Port to listen on (0: any free port).")
+@click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
+@click.option("--path", default="/", show_default=True, help="URL path of the receiver.")
+@click.option("--json", "as_json", is_flag=True, help="Print one JSON object per event.")
+def push_receiver(port: int, host: str, path: str, as_json: bool) -> None:
+    """Receive the platform's HTTP PUSH (MOs and status reports) and print each new event.
+
+    Answers 100 to every valid event, once per event (duplicates are answered but not printed),
+    400 to a body that is not GBK form data.  Ctrl-C stops it."""
+    from twisted.internet import reactor
+    from twisted.internet.error import CannotListenError
+
+    from smsdk.http.commands import serve_push
+
+    try:
+        serve_push(host=host, port=port, path=path, as_json=as_json)
+    except CannotListenError as exc:
+        raise click.ClickException(f"cannot listen on {host}:{port}: {exc.socketError}") from None
+    reactor.run()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -39,7 +39,8 @@ from twisted.internet.protocol import Factory
 
 from smsdk import codec, numbers, text
 from smsdk._layouts import Dialect
-from smsdk.dispatch import CHINA, Dispatcher, DispatchSettings, Submission
+from smsdk.china_time import CHINA
+from smsdk.dispatch import Dispatcher, DispatchSettings, Submission
 from smsdk.session import (
     Bound,
     DeliverReceived,

@@ -113,7 +113,7 @@ def run() -> int:
 
     from rich.console import Console
 
-    from smsdk.sendjob import react
+    from smsdk.cli_send import react
 
     console = Console() if sys.stdout.isatty() else Console(width=120)
     return react(lambda reactor: _run(reactor, console))

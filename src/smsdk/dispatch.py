@@ -18,16 +18,17 @@ import random
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from typing import Any
 
 from smsdk import codec, numbers, text
 from smsdk._layouts import Dialect
+from smsdk.china_time import CHINA
 from smsdk.codes import SubmitOutcome, describe_stat, submit_result
 from smsdk.errors import SmsdkError
 from smsdk.msgid import CmppMsgId, EmppMsgId
+from smsdk.ratelimit import TokenBucket
 
-CHINA = timezone(timedelta(hours=8))
 DELIVERED_STAT = "DELIVRD"
 
 
@@ -186,34 +187,6 @@ class SubmitJob:
         return len(self.recipients)
 
 
-class _TokenBucket:
-    def __init__(self, rate: float, burst: float, now: float) -> None:
-        self.rate = rate
-        self.capacity = max(burst, 1.0)
-        self.tokens = self.capacity
-        self.updated = now
-        self.paused_until = now
-
-    def _refill(self, now: float) -> None:
-        if now > self.updated:
-            self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-            self.updated = now
-
-    def ready_at(self, cost: float, now: float) -> float:
-        """When ``cost`` tokens will be available (a cost above capacity waits for a full bucket)."""
-        self._refill(now)
-        cost = min(cost, self.capacity)
-        at = now if self.tokens >= cost else now + (cost - self.tokens) / self.rate
-        return max(at, self.paused_until)
-
-    def take(self, cost: float, now: float) -> None:
-        self._refill(now)
-        self.tokens -= min(cost, self.capacity)
-
-    def pause(self, until: float) -> None:
-        self.paused_until = max(self.paused_until, until)
-
-
 class Dispatcher:
     """Sans-IO sending pipeline for one account (see the module docstring)."""
 
@@ -225,7 +198,7 @@ class Dispatcher:
         self.signature = signature
         self._rng = rng or random.Random()
         burst = self.settings.burst if self.settings.burst is not None else self.settings.rate
-        self._bucket = _TokenBucket(self.settings.rate, burst, now)
+        self._bucket = TokenBucket(self.settings.rate, max(burst, 1.0), now)  # holds at least 1
         self._queue: deque[SubmitJob] = deque()
         self._by_msgid: dict[bytes, tuple[_Recipient, bytes | None]] = {}
         self._expiries: deque[tuple[float, _Recipient]] = deque()
@@ -274,7 +247,7 @@ class Dispatcher:
         src = self.settings.src_id if src_id is None else src_id
         # A SUBMIT costs one token per number per segment (FAQ-2.2.3): a chunk larger than the
         # account's bucket could never be accepted, so chunks never exceed the burst either.
-        limit = max(1, min(self.settings.group_send_limit, int(self._bucket.capacity)))
+        limit = max(1, min(self.settings.group_send_limit, int(self._bucket.burst)))
         for start in range(0, len(checked.numbers), limit):
             chunk = [
                 _Recipient(submission, number, len(plan.parts))

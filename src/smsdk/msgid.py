@@ -8,8 +8,8 @@
 * :class:`CmppMsgId` - CMPP's 64-bit Msg_Id with its bit fields (PROTOCOL.md §2.10).  In a
   group send only the 16-bit sequence advances, wrapping from 65535 to 0.
 
-Both are immutable and hashable.  The arithmetic runs in the compiled core ``smsdk._split``
-unless ``SMSDK_NO_EXTENSIONS=1`` selects its pure-Python twin ``smsdk._split_py``; the
+Both are immutable and hashable.  The arithmetic runs in the compiled core ``smsdk._msgid``
+unless ``SMSDK_NO_EXTENSIONS=1`` selects its pure-Python twin ``smsdk._msgid_py``; the
 results are identical.  Errors are :class:`smsdk.errors.MsgIdError` (a ValueError) for a
 wrong size, form or range, and TypeError for a wrong type.  See docs/msgid.md.
 """
@@ -21,7 +21,7 @@ from typing import Any, NamedTuple, NoReturn
 from smsdk._accel import load
 from smsdk.errors import MsgIdError
 
-_core, COMPILED = load("smsdk._split", "smsdk._split_py")
+_core, COMPILED = load("smsdk._msgid", "smsdk._msgid_py")
 
 __all__ = ["COMPILED", "CmppFields", "CmppMsgId", "EmppMsgId", "MsgIdError"]
 

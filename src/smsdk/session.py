@@ -28,7 +28,7 @@ from dataclasses import dataclass, field
 from typing import Any, Union
 
 from smsdk import codec
-from smsdk._frozen import frozen
+from smsdk.frozen_dataclass import frozen
 from smsdk._layouts import Dialect
 from smsdk.codes import LoginOutcome, connect_status
 from smsdk.errors import FrameLengthError, ProtocolError, SmsdkError

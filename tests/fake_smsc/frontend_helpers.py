@@ -14,7 +14,7 @@ from twisted.python.failure import Failure
 
 from smsdk import codec
 from smsdk._layouts import Dialect
-from smsdk.dispatch import CHINA
+from smsdk.china_time import CHINA
 from smsdk.testing import MemoryEndpoint, flush_all, run_clock
 from smsdk_harness.fake_smsc import Platform, load_config
 from smsdk_harness.fake_smsc.empp_server import EmppServer

@@ -11,7 +11,7 @@ from hypothesis import strategies as st
 
 from smsdk.msgid import EmppMsgId
 from smsdk_harness.fake_smsc.allocator import MsgIdAllocator
-from smsdk_harness.fake_smsc.timefmt import CHINA
+from smsdk.china_time import CHINA
 
 FIVE = tuple(f"1380013800{i}" for i in range(5))
 

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 from fake_smsc_helpers import MAIN, SIG, config_text, settle, text_submit
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 from twisted.internet.task import Clock
 
 from smsdk.text import count
@@ -15,7 +16,7 @@ CFG = load_config(config_text())
 POOL = [f"1380013{i:04d}" for i in range(12)]
 
 
-@settings(max_examples=40)
+@examples(40)
 @given(
     policy=st.sampled_from(["blacklist", "whitelist"]),
     eb=st.sets(st.sampled_from(POOL), max_size=6),
@@ -44,7 +45,7 @@ def test_faq_2_1_7_list_policy_table(policy, eb, ew, pb, number):
         p.close()
 
 
-@settings(max_examples=30)
+@examples(30)
 @given(st.lists(st.tuples(st.lists(st.sampled_from(POOL), min_size=1, max_size=5),
                           st.sampled_from(["DELIVRD", "UNDELIV", "never", "CA:0054"])),
                 min_size=1, max_size=8))

@@ -4,6 +4,7 @@ defaults, the demo, and errors that name their key."""
 from __future__ import annotations
 
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
 from fake_smsc_helpers import MAIN, MOBILE, SUB, config_text, settle, text_submit
@@ -15,6 +16,7 @@ from smsdk_harness.fake_smsc import (
     default_config,
     load_config,
 )
+from smsdk_harness.fake_smsc import timefmt
 from smsdk_harness.fake_smsc.config import DEFAULT_CHECK_ORDER
 
 DAY = 86400.0
@@ -145,16 +147,20 @@ def test_example_toml_loads():
     assert load_config(str(path)) == cfg
 
 
-def test_epoch_forms(clock):
+def test_epoch_forms(clock, monkeypatch):
     a = load_config(config_text())
     assert a.epoch == 1714521600.0
     b = load_config(config_text().replace(f'"{"2024-05-01T08:00:00+08:00"}"', "1714521600"))
     assert b.epoch == a.epoch
+    # no epoch: the clock shows the wall-clock time at construction (the wall clock injected)
+    monkeypatch.setattr(timefmt, "_time", SimpleNamespace(time=lambda: 1_800_000_000.0))
+    clock.advance(42.0)
     p = Platform(load_config(config_text().replace('epoch = "2024-05-01T08:00:00+08:00"', "")), clock)
     try:
-        import time
-
-        assert abs(p.clock.unix() - time.time()) < 5
+        assert p.clock.epoch == 1_800_000_000.0 - 42.0
+        assert p.clock.unix() == 1_800_000_000.0
+        clock.advance(8.0)
+        assert p.clock.unix() == 1_800_000_008.0  # then it moves with the reactor only
     finally:
         p.close()
 

@@ -2,7 +2,8 @@
 
 Survivors of each collection are frozen (walked once), and a full collection (unfreeze,
 collect, freeze) reclaims cyclic garbage once the frozen objects have grown enough,
-checked on the reactor.  The GC is process-wide: every test restores it."""
+checked on the reactor.  The GC is process-wide: the autouse fixture ``restore_gc`` hands it
+back exactly as it found it (thresholds, callbacks, enabled, nothing frozen)."""
 
 from __future__ import annotations
 
@@ -28,17 +29,39 @@ def cycle() -> weakref.ref[Node]:
     return weakref.ref(a)
 
 
+def _gc_state() -> tuple:
+    return (gc.get_threshold(), gc.isenabled(), list(gc.callbacks), gc.get_freeze_count())
+
+
+@pytest.fixture(autouse=True)
+def restore_gc() -> Iterator[list[ServerGc]]:
+    """Every test here tunes the process-wide GC: it must find it untouched (nothing frozen,
+    so stopping a policy unfreezes nobody else's objects) and leave it exactly as found,
+    even when it fails half-way.  Policies a test starts go in the yielded list."""
+    before = _gc_state()
+    assert before[3] == 0, "something else froze objects: this module would unfreeze them"
+    policies: list[ServerGc] = []
+    try:
+        yield policies
+    finally:
+        for policy in policies:
+            policy.stop()
+        gc.unfreeze()
+        gc.set_threshold(*before[0])
+        (gc.enable if before[1] else gc.disable)()
+        gc.callbacks[:] = before[2]
+    assert _gc_state() == before
+
+
 @pytest.fixture
-def server_gc() -> Iterator[tuple[ServerGc, task.Clock]]:
-    before = gc.get_threshold()
+def server_gc(restore_gc) -> Iterator[tuple[ServerGc, task.Clock]]:
     clock = task.Clock()
     policy = ServerGc(clock, check_every=10.0, floor=10)
-    try:
-        yield policy.start(), clock
-    finally:
-        policy.stop()
-        gc.set_threshold(*before)
-        assert policy._collected not in gc.callbacks
+    restore_gc.append(policy)
+    policy.start()
+    yield policy, clock
+    policy.stop()
+    assert policy._collected not in gc.callbacks
 
 
 def test_start_sets_the_thresholds_and_stop_gives_everything_back(server_gc) -> None:
@@ -92,14 +115,12 @@ def test_the_reactor_runs_a_full_collection_once_the_frozen_objects_have_doubled
     assert policy.full_collections == 1  # the next one waits for the next doubling
 
 
-def test_tune_gc_for_server_starts_the_policy_on_the_given_reactor() -> None:
-    before = gc.get_threshold()
+def test_tune_gc_for_server_starts_the_policy_on_the_given_reactor(restore_gc) -> None:
     clock = task.Clock()
     policy = tune_gc_for_server(clock)
-    try:
-        assert isinstance(policy, ServerGc) and policy.reactor is clock
-        assert clock.getDelayedCalls()  # the periodic check
-    finally:
-        policy.stop()
-        gc.set_threshold(*before)
+    restore_gc.append(policy)
+    assert isinstance(policy, ServerGc) and policy.reactor is clock
+    assert gc.get_threshold() == SERVER_GC_THRESHOLDS
+    assert clock.getDelayedCalls()  # the periodic check
+    policy.stop()
     assert not clock.getDelayedCalls()

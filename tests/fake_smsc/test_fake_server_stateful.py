@@ -18,6 +18,7 @@ from frontend_helpers import Raw, make_platform, text_submit
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, precondition, rule
+from hypothesis_profiles import examples
 from twisted.internet.task import Clock
 
 from fake_smsc_helpers import MAIN, MAIN_PW, SUB, SUB_PW
@@ -229,6 +230,6 @@ class EmppServerMachine(RuleBasedStateMachine):
 
 
 EmppServerMachine.TestCase.settings = settings(
-    max_examples=150, stateful_step_count=40, deadline=None,
+    examples(150), stateful_step_count=40, deadline=None,
     suppress_health_check=[HealthCheck.too_slow])
 test_empp_server_state_machine = EmppServerMachine.TestCase

@@ -4,8 +4,9 @@ FAQ-2.5.4), signature appended, billing one per SMS received."""
 from __future__ import annotations
 
 from fake_smsc_helpers import MAIN, MOBILE, MOBILE2, SIG, SUB, part_submit, settle, text_submit
-from hypothesis import assume, given, settings
+from hypothesis import assume, given
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from smsdk.text import count, plan
 from smsdk_harness.fake_smsc.splitting import cut_units, read_content, render
@@ -134,7 +135,7 @@ def test_the_sdk_plan_is_never_cut(platform, clock):
 texts = st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=70)
 
 
-@settings(max_examples=60)
+@examples(60)
 @given(texts)
 def test_render_without_udh_keeps_every_char(text):
     assume(len(text.encode("utf-16-be")) <= 140)  # longer content is refused (other tests)
@@ -147,7 +148,7 @@ def test_render_without_udh_keeps_every_char(text):
     assert all(count(s) <= 70 for s in r.shown)
 
 
-@settings(max_examples=60)
+@examples(60)
 @given(st.text(st.characters(codec="utf-8", exclude_categories=("Cs",)), min_size=1, max_size=67),
        st.integers(0, 10))
 def test_last_part_cut_fits_and_loses_only_the_tail(text, s):

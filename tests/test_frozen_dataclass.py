@@ -1,4 +1,4 @@
-"""smsdk._frozen.frozen: the same frozen dataclass, made cheaply (defaults included)."""
+"""smsdk.frozen_dataclass.frozen: the same frozen dataclass, made cheaply (defaults included)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ import pickle
 
 import pytest
 
-from smsdk._frozen import frozen
+from smsdk.frozen_dataclass import frozen
 
 
 @frozen

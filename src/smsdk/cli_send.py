@@ -1,4 +1,9 @@
-"""``smsdk send``: one campaign from the command line (login, send, wait, print outcomes)."""
+"""The CLI's send job: ``smsdk send`` runs one campaign from the command line (login, send,
+wait, print outcomes) on top of :class:`smsdk.Client`.
+
+Not to be confused with :mod:`smsdk.dispatch`, the SDK's sending pipeline (chunking,
+pacing, retries, one outcome per recipient) that every send goes through.
+"""
 
 from __future__ import annotations
 

@@ -22,6 +22,17 @@ An 11-field class is made in about 40 % of the stock time (0.85 against 2.1 µs 
 benchmark VM), a 2-field one in about half.  Plain defaults are kept; ``default_factory``, ``InitVar``, ``field(init=False)``,
 keyword-only fields, ``__post_init__`` and bases with fields of their own are refused
 rather than half supported.
+
+Public: use it for value objects of your own that are made often::
+
+    from smsdk.frozen_dataclass import frozen
+
+    @frozen
+    class Reading:
+        number: str
+        status: str = "DELIVRD"
+
+The SDK's session events and the fake platform's records are made with it.
 """
 
 from __future__ import annotations

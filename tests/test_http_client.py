@@ -1,0 +1,270 @@
+"""HttpClient / HttpSender over treq's StubTreq and a stub of the wire (tests/http_stub.py)."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from twisted.internet import defer
+from twisted.internet.error import ConnectionRefusedError
+
+from smsdk.dispatch import DispatchSettings, OutcomeState
+from smsdk.errors import PlanError
+from smsdk.http import (
+    AuthenticationFailed,
+    HttpClient,
+    HttpRefused,
+    HttpSender,
+    ReportEvent,
+    TextEncodingError,
+)
+from smsdk.http import codes as C
+from smsdk.http import wire
+from tests.http_stub import ACCOUNT, EPOCH, HANG, make, wallclock
+
+URL = "http://sms.example:8000"
+
+
+def client_for(clock=None, *, settings=None, offset=timedelta(0), **options):
+    clock, stub, treq = make(clock)
+    client = HttpClient(URL, **ACCOUNT, reactor=clock, http=treq, wallclock=wallclock(clock, offset),
+                        dispatch_settings=settings, **options)
+    return clock, stub, client
+
+
+def result_of(d: defer.Deferred):
+    results = []
+    d.addBoth(results.append)
+    assert results, "the Deferred has not fired"
+    return results[0]
+
+
+def send_ids(counter=iter(range(1000, 10_000))):
+    return lambda seen: f"100\n{next(counter)}\n".encode()
+
+
+def test_submit_returns_the_send_id_and_signs_with_auth_only():
+    clock, stub, client = client_for()
+    stub.answer("/httpserver", b"100\n4711\n")
+    result = result_of(client.submit("您好", ["+86 138-0013-8000"]))
+    assert result.send_id == "4711" and result.send_ids == {"13800138000": "4711"}
+    (seen,) = stub.requests
+    assert seen.method == "POST" and seen.raw_query == ""
+    assert seen.params["timestamp"] == "202405200900"
+    assert seen.params["auth"] == wire.auth_token("95102", "secret", "202405200900")
+    assert seen.params["msg"] == "您好" and seen.params["mobs"] == "13800138000"
+    assert b"secret" not in seen.body and "pswd" not in seen.params
+
+
+def test_six_numbers_are_chunked_not_refused():
+    clock, stub, client = client_for()
+    stub.default["/httpserver"] = send_ids()
+    numbers = [f"1380013800{i}" for i in range(6)]
+    result = result_of(client.submit("hi", numbers))
+    requests = stub.of("/httpserver")
+    assert [r.params["mobs"].split(",") for r in requests] == [numbers[:5], numbers[5:]]
+    assert set(result.send_ids) == set(numbers) and len(set(result.send_ids.values())) == 2
+    with pytest.raises(ValueError, match="2 send ids"):
+        result.send_id
+
+
+def test_bad_input_is_refused_before_anything_is_sent():
+    clock, stub, client = client_for()
+    with pytest.raises(PlanError, match="513 chars"):
+        client.submit("a" * 513, ["13800138000"])
+    with pytest.raises(ValueError, match="1 number.*'02161234567': PHS"):
+        client.submit("hi", ["13800138000", "02161234567"])
+    with pytest.raises(ValueError, match="numbers is empty"):
+        client.submit("hi", [])
+    strict = client_for(charset="gbk")[2]
+    with pytest.raises(TextEncodingError, match="GBK cannot hold"):
+        strict.submit("hi 😀", ["13800138000"])
+    assert stub.requests == []
+
+
+def test_a_wrong_clock_gets_authentication_failed_with_a_clock_skew_hint():
+    clock, stub, client = client_for(offset=timedelta(minutes=15))
+    stub.answer("/httpserver", b"102\n")
+    failure = result_of(client.submit("hi", ["13800138000"]))
+    assert isinstance(failure.value, AuthenticationFailed)
+    assert "clock" in str(failure.value) and "10 minutes" in str(failure.value)
+    assert stub.requests[0].params["timestamp"] == "202405200915"
+    assert len(stub.requests) == 1  # not retried
+
+
+def test_refusal_codes_map_to_exceptions():
+    clock, stub, client = client_for()
+    stub.answer("/httpserver", b"105\n")
+    failure = result_of(client.submit("hi", ["13800138000"]))
+    assert type(failure.value) is HttpRefused and failure.value.code == 105
+    assert "quota" in str(failure.value)
+
+
+def test_10004_pauses_and_resubmits_only_what_was_refused_in_halves():
+    settings = DispatchSettings(rate=100, rate_limited_pause=2.0)
+    clock, stub, client = client_for(settings=settings)
+    numbers = [f"1380013800{i}" for i in range(4)]
+    stub.answer("/httpserver", b"10004\n")
+    stub.default["/httpserver"] = send_ids()
+    d = client.submit("hi", numbers)
+    assert len(stub.requests) == 1
+    clock.advance(1.9)
+    assert len(stub.requests) == 1  # paused
+    clock.advance(0.2)
+    assert [r.params["mobs"] for r in stub.requests[1:]] == [",".join(numbers[:2]), ",".join(numbers[2:])]
+    assert set(result_of(d).send_ids) == set(numbers)
+
+
+def test_10005_backs_off_and_retries():
+    settings = DispatchSettings(busy_backoff_initial=4.0)
+    clock, stub, client = client_for(settings=settings)
+    stub.answer("/httpserver", b"10005\n", b"10005\n", b"100\n9\n")
+    d = client.submit("hi", ["13800138000"])
+    clock.advance(1.9)
+    assert len(stub.requests) == 1  # backoff 4 s x 0.5..1.5
+    clock.pump([1.0] * 30)
+    assert len(stub.requests) == 3
+    gaps = [b.at - a.at for a, b in zip(stub.requests, stub.requests[1:])]
+    assert 2.0 <= gaps[0] <= 6.0 and 4.0 <= gaps[1] <= 12.0
+    assert result_of(d).send_id == "9"
+
+
+def test_pacing_keeps_to_the_rate_counting_pieces():
+    settings = DispatchSettings(rate=10)
+    clock, stub, client = client_for(settings=settings)
+    stub.default["/httpserver"] = send_ids()
+    text = "x" * 61  # 2 SMS per recipient
+    numbers = [f"138001380{i:02d}" for i in range(20)]   # 40 SMS at 10/s
+    client.submit(text, numbers)
+    clock.pump([0.5] * 12)
+    # each request costs its 5 recipients x 2 pieces = 10 tokens: the whole bucket, refilled in 1 s
+    assert [round(r.at, 6) for r in stub.requests] == [0.0, 1.0, 2.0, 3.0]
+
+
+def test_an_unreachable_platform_is_retried_a_lost_answer_follows_on_link_loss():
+    clock, stub, treq = make()
+
+    class Refusing:
+        calls = 0
+
+        def request(self, *args, **kwargs):
+            self.calls += 1
+            if self.calls == 1:
+                return defer.fail(ConnectionRefusedError())
+            return treq.request(*args, **kwargs)
+
+        content = staticmethod(treq.content)
+
+    client = HttpClient(URL, **ACCOUNT, reactor=clock, http=Refusing(), wallclock=wallclock(clock))
+    stub.answer("/httpserver", b"100\n5\n")
+    d = client.submit("hi", ["13800138000"])
+    clock.pump([1.0] * 5)
+    assert result_of(d).send_id == "5"
+    assert client.pipeline.possible_duplicates == 0
+
+    settings = DispatchSettings(on_link_loss="fail")
+    clock, stub, client = client_for(settings=settings, timeout=10.0)
+    stub.answer("/httpserver", HANG)
+    submission = client.send("hi", ["13800138000"])
+    clock.advance(10.5)
+    outcome = submission.outcomes["13800138000"]
+    assert outcome.state is OutcomeState.FAILED and outcome.status == "LINKLOSS"
+    assert "may or may not" in outcome.detail
+
+
+def test_a_lost_answer_is_resubmitted_and_counted_as_a_possible_duplicate():
+    clock, stub, client = client_for(timeout=10.0)
+    stub.answer("/httpserver", HANG, b"100\n8\n")
+    d = client.submit("hi", ["13800138000"])
+    clock.pump([1.0] * 20)
+    assert result_of(d).send_id == "8" and client.pipeline.possible_duplicates == 1
+
+
+def test_an_http_error_page_fails_the_chunk_clearly():
+    clock, stub, client = client_for()
+    stub.answer("/httpserver", 404)
+    failure = result_of(client.submit("hi", ["13800138000"]))
+    assert isinstance(failure.value, C.HttpStatusError) and failure.value.status == 404
+
+
+def test_submission_outcomes_resolve_from_reports_one_per_recipient():
+    clock, stub, client = client_for()
+    stub.default["/httpserver"] = send_ids(iter(range(70, 80)))
+    numbers = [f"1380013800{i}" for i in range(6)] + ["bad", "13800138000"]
+    submission = client.send("hi", numbers)
+    assert submission.outcomes["bad"].state is OutcomeState.REJECTED
+    assert submission.duplicates_dropped == 1
+    assert submission.send_ids == {**{n: "70" for n in numbers[:5]}, numbers[5]: "71"}
+    now = EPOCH
+    for number in numbers[:5]:
+        assert client.feed_report(ReportEvent("70", number, "DELIVRD", now))
+    assert not submission.done
+    assert client.feed_report(ReportEvent("71", numbers[5], "DTBLACK", now))
+    assert submission.done and result_of(submission.deferred) is submission
+    assert submission.counts() == {"delivered": 5, "failed": 1, "expired": 0, "rejected": 1}
+    assert submission.outcomes[numbers[5]].msg_ids == ("71",)
+    # a second copy of a report matches nothing now
+    assert not client.feed_report(ReportEvent("70", numbers[0], "DELIVRD", now))
+
+
+def test_outcomes_expire_after_report_timeout():
+    settings = DispatchSettings(report_timeout=3600)
+    clock, stub, client = client_for(settings=settings)
+    stub.answer("/httpserver", b"100\n1\n")
+    submission = client.send("hi", ["13800138000"])
+    clock.advance(3599)
+    assert not submission.done
+    clock.advance(2)
+    assert submission.outcomes["13800138000"].state is OutcomeState.EXPIRED
+
+
+def test_a_report_before_its_answer_is_kept_for_a_while():
+    clock, stub, treq = make()
+    client = HttpClient(URL, **ACCOUNT, reactor=clock, http=treq, wallclock=wallclock(clock))
+    stub.answer("/httpserver", HANG)
+    submission = client.send("hi", ["13800138000"])
+    assert not client.feed_report(ReportEvent("3", "13800138000", "DELIVRD", EPOCH))
+    request = stub.hanging[0]
+    request.write(b"100\n3\n")
+    request.finish()
+    assert not submission.done
+    treq.flush()
+    assert submission.outcomes["13800138000"].state is OutcomeState.DELIVERED
+
+
+def test_at_time_is_sent_as_attime():
+    clock, stub, client = client_for()
+    stub.answer("/httpserver", b"100\n1\n")
+    result_of(client.submit("hi", ["13800138000"], at_time=datetime(2024, 5, 21, 8, 0, tzinfo=wire.CHINA)))
+    assert stub.requests[0].params["attime"] == "20240521080000"
+
+
+def test_the_client_refuses_a_second_poll_within_a_minute():
+    clock, stub, client = client_for()
+    stub.default["/httpdeliver.sms"] = b"100\n"
+    result_of(client.fetch_mo())
+    clock.advance(59)
+    failure = result_of(client.fetch_mo())
+    assert isinstance(failure.value, C.PollTooSoon) and "FAQ-3.4.2" in str(failure.value)
+    assert len(stub.requests) == 1
+    clock.advance(1)
+    result_of(client.fetch_mo())
+    assert len(stub.requests) == 2
+    with pytest.raises(ValueError, match="min_poll_interval"):
+        client_for(min_poll_interval=30)
+
+
+def test_sender_with_push_resource_resolves_outcomes():
+    clock, stub, treq = make()
+    sender = HttpSender(URL, **ACCOUNT, reports="push", reactor=clock, http=treq, wallclock=wallclock(clock))
+    stub.answer("/httpserver", b"100\n42\n")
+    submission = sender.send("hi", ["13800138000"])
+    resource = sender.push_resource()
+    from tests.test_http_push import post
+
+    body = wire.encode_push(ReportEvent("42", "13800138000", "DELIVRD", EPOCH))
+    assert post(resource, body) == (200, b"100")
+    assert submission.outcomes["13800138000"].state is OutcomeState.DELIVERED
+    unknown = wire.encode_push(ReportEvent("43", "13900139000", "DELIVRD", EPOCH))
+    assert post(resource, unknown) == (200, b"100")
+    assert [r.send_id for r in sender.unmatched_reports] == ["43"]
