@@ -4,8 +4,12 @@
     python benchmarks/http_load.py --requests 20000 --concurrency 32 --numbers 5
     python benchmarks/http_load.py --json out.json
 
-Two runs per setting:
+Runs per setting (``--numbers``):
 
+* ``sdk``: both sides in one run: the platform (``smsdk fake-smsc``) in its own process, and
+  in this one the SDK's ``smsdk.http.HttpClient`` (treq) sending one campaign of
+  ``--requests`` × numbers recipients, chunked by numbers, ``--concurrency`` in flight;
+  then every report is read back by /queryrptbyid.sms.
 * ``wire``: the platform (``smsdk fake-smsc``) in its own process on loopback, HTTP only;
   this process sends ``--requests`` POST /httpserver forms (GBK text, ``auth`` +
   ``timestamp``) with ``--concurrency`` in flight over persistent connections (twisted's
@@ -108,7 +112,8 @@ def run_inproc(requests: int, numbers: int) -> dict:
 
 # ------------------------------------------------------------------------------------ wire
 
-def run_wire(requests: int, numbers: int, concurrency: int, timeout: float) -> dict:
+def run_wire(requests: int, numbers: int, concurrency: int, timeout: float,
+             client: str = "agent") -> dict:
     """The platform's CPU time comes from the reaped child's rusage (start-up included)."""
     before = resource.getrusage(resource.RUSAGE_CHILDREN)
     with tempfile.NamedTemporaryFile("w", suffix=".toml", delete=False, encoding="utf-8") as f:
@@ -129,7 +134,8 @@ def run_wire(requests: int, numbers: int, concurrency: int, timeout: float) -> d
                 break
         if port is None:
             raise SystemExit(f"the platform did not start: {proc.stderr.read()}")
-        result = _drive(port, requests, numbers, concurrency, timeout)
+        drive = _drive_sdk if client == "sdk" else _drive
+        result = drive(port, requests, numbers, concurrency, timeout)
     finally:
         proc.terminate()
         try:
@@ -208,27 +214,82 @@ def _drive(port: int, requests: int, numbers: int, concurrency: int, timeout: fl
     return result
 
 
+def _drive_sdk(port: int, requests: int, numbers: int, concurrency: int, timeout: float) -> dict:
+    """The SDK's own HTTP client (``smsdk.http.HttpClient`` on treq): one campaign of
+    ``requests × numbers`` recipients, chunked by ``numbers``, ``concurrency`` requests in
+    flight, pacing off; timed until the platform answered every request."""
+    from twisted.internet import defer, reactor, task
+
+    from smsdk.dispatch import DispatchSettings
+    from smsdk.http import HttpClient
+
+    client = HttpClient(f"http://127.0.0.1:{port}", enterprise_id=ENTERPRISE, account_id="",
+                        password=PASSWORD, reactor=reactor, max_in_flight=concurrency,
+                        dispatch_settings=DispatchSettings(rate=1e9, group_send_limit=numbers))
+    recipients = [f"139{k:08d}" for k in range(requests * numbers)]
+    result: dict = {}
+
+    @defer.inlineCallbacks
+    def main():
+        t0 = time.perf_counter()
+        submission = client.send(TEXT, recipients)
+        yield submission.submitted
+        elapsed = time.perf_counter() - t0
+        if submission.refusals:
+            raise RuntimeError(f"{len(submission.refusals)} recipients refused")
+        yield task.deferLater(reactor, 0.5, lambda: None)
+        send_ids = sorted(set(submission.send_ids.values()), key=int)
+        lines = 0
+        for i in range(0, len(send_ids), 500):
+            body = yield client._http.request(
+                "POST", f"http://127.0.0.1:{port}/queryrptbyid.sms",
+                data=urlencode({"eid": ACCOUNT, "ids": ",".join(send_ids[i:i + 500]),
+                                **credentials(ACCOUNT)}).encode(),
+                headers={"Content-Type": ["application/x-www-form-urlencoded"]})
+            text = yield body.content()
+            lines += len(text.decode("gbk").strip().split("\n")) - 1
+        result.update(mode="sdk", requests=len(send_ids), numbers=numbers, concurrency=concurrency,
+                      seconds=elapsed, requests_per_s=len(send_ids) / elapsed,
+                      recipients_per_s=len(recipients) / elapsed, reports=lines)
+        client.stop()
+
+    def done(outcome):
+        if hasattr(outcome, "getErrorMessage"):
+            result["error"] = outcome.getErrorMessage()
+        reactor.stop()
+
+    d = main()
+    d.addTimeout(timeout, reactor)
+    d.addBoth(done)
+    reactor.run()
+    if "error" in result:
+        raise SystemExit(f"the run failed: {result['error']}")
+    return result
+
+
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     ap.add_argument("--requests", type=int, default=5000)
     ap.add_argument("--numbers", type=int, nargs="+", default=[1, 5], help="numbers per request")
     ap.add_argument("--concurrency", type=int, default=16)
     ap.add_argument("--timeout", type=float, default=300.0)
+    ap.add_argument("--clients", nargs="+", choices=("agent", "sdk"), default=["agent", "sdk"],
+                    help="wire clients: twisted's bare Agent, and/or the SDK's HttpClient")
     ap.add_argument("--json", help="write the runs here")
     args = ap.parse_args()
     runs = []
     for n in args.numbers:
         runs.append(run_inproc(args.requests, n))
-    # the reactor runs once per process: one wire run per process, the others in children
-    for n in args.numbers[1:]:
-        child = subprocess.run(
-            [sys.executable, __file__, "--wire-only", str(n), "--requests", str(args.requests),
-             "--concurrency", str(args.concurrency), "--timeout", str(args.timeout)],
-            capture_output=True, text=True, timeout=args.timeout + 60)
-        if child.returncode:
-            raise SystemExit(child.stderr)
-        runs.append(json.loads(child.stdout))
-    runs.append(run_wire(args.requests, args.numbers[0], args.concurrency, args.timeout))
+    # the reactor runs once per process: every wire run in a child process
+    for client in args.clients:
+        for n in args.numbers:
+            child = subprocess.run(
+                [sys.executable, __file__, "--wire-only", str(n), client, "--requests", str(args.requests),
+                 "--concurrency", str(args.concurrency), "--timeout", str(args.timeout)],
+                capture_output=True, text=True, timeout=args.timeout + 60)
+            if child.returncode:
+                raise SystemExit(child.stderr)
+            runs.append(json.loads(child.stdout))
     runs.sort(key=lambda r: (r["mode"], r["numbers"]))
     print(f"{'mode':<7} {'numbers':>7} {'requests':>9} {'requests/s':>11} {'recipients/s':>13} "
           f"{'reports':>8} {'platform CPU us/request':>24}")
@@ -249,12 +310,12 @@ def main() -> int:
 
 if __name__ == "__main__":
     if len(sys.argv) > 2 and sys.argv[1] == "--wire-only":
-        n = int(sys.argv[2])
+        n, client = int(sys.argv[2]), sys.argv[3]
         ap = argparse.ArgumentParser()
         ap.add_argument("--requests", type=int)
         ap.add_argument("--concurrency", type=int)
         ap.add_argument("--timeout", type=float)
-        a = ap.parse_args(sys.argv[3:])
-        print(json.dumps(run_wire(a.requests, n, a.concurrency, a.timeout)))
+        a = ap.parse_args(sys.argv[4:])
+        print(json.dumps(run_wire(a.requests, n, a.concurrency, a.timeout, client)))
         sys.exit(0)
     sys.exit(main())

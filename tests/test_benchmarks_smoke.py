@@ -37,7 +37,7 @@ def test_http_load_script_runs_and_loses_nothing(tmp_path):
     assert "requests/s" in result.stdout
     runs = json.loads(out.read_text())["runs"]
     assert sorted((r["mode"], r["numbers"]) for r in runs) == [
-        ("inproc", 1), ("inproc", 3), ("wire", 1), ("wire", 3)]
+        ("inproc", 1), ("inproc", 3), ("sdk", 1), ("sdk", 3), ("wire", 1), ("wire", 3)]
     assert all(r["reports"] == r["requests"] * r["numbers"] for r in runs)
 
 

@@ -246,55 +246,78 @@ class HttpFrontEnd:
 
     # -- authentication --------------------------------------------------------------------
 
-    def _authenticate(self, req: _Request, account_id: str, eids: tuple[str, ...]) -> None:
-        """``pswd``, or ``auth`` = MD5(eid ‖ password ‖ timestamp) with a timestamp within
-        ``auth_skew_minutes`` of the platform clock (any of ``eids`` as eid)."""
+    def _credential(self, req: _Request, eids: tuple[str, ...]) -> Any:
+        """What the request proves: ``pswd`` (the password), or a check of ``auth`` =
+        MD5(eid ‖ password ‖ timestamp) (any of ``eids`` as eid) for a stored password, with
+        the timestamp within ``auth_skew_minutes`` of the platform clock (102 otherwise)."""
         auth = req.ascii(T.PARAM.AUTH, required=False)
-        if auth is not None:
-            stamp = req.digits(T.PARAM.TIMESTAMP, 12, "yyyyMMddHHmm, China time")
-            assert stamp is not None
-            when = _minute(stamp, T.PARAM.TIMESTAMP)
-            # minutes apart, the clock read to its minute as the timestamp is
-            now = self.platform.china_now().replace(second=0, microsecond=0)
-            skew = self.platform.config.http.auth_skew_minutes
-            off = (when - now).total_seconds()
-            if abs(off) > skew * 60:
-                raise Refused(T.AUTH_FAILED, f"timestamp {stamp} is {abs(off) / 60:.0f} min "
-                              f"{'ahead of' if off > 0 else 'behind'} the platform clock "
-                              f"({now.strftime(T.MINUTE_FORMAT)}); at most {skew} min allowed")
-
-            def check(stored: str) -> bool:
-                return any(hmac.compare_digest(
-                    hashlib.md5((eid + stored + stamp).encode("utf-8")).hexdigest(), auth)
-                    for eid in eids)
-            credential: Any = check
-        else:
+        if auth is None:
             password = req.text(T.PARAM.PASSWORD, required=False)
             if password is None:
                 raise Refused(T.BAD_PARAMETER, "credentials missing: give auth and timestamp "
                               "(or the legacy pswd)")
-            credential = password
-        result = self.platform.authenticate(account_id, credential)
+            return password
+        stamp = req.digits(T.PARAM.TIMESTAMP, 12, "yyyyMMddHHmm, China time")
+        assert stamp is not None
+        when = _minute(stamp, T.PARAM.TIMESTAMP)
+        # minutes apart, the clock read to its minute as the timestamp is
+        now = self.platform.china_now().replace(second=0, microsecond=0)
+        skew = self.platform.config.http.auth_skew_minutes
+        off = (when - now).total_seconds()
+        if abs(off) > skew * 60:
+            raise Refused(T.AUTH_FAILED, f"timestamp {stamp} is {abs(off) / 60:.0f} min "
+                          f"{'ahead of' if off > 0 else 'behind'} the platform clock "
+                          f"({now.strftime(T.MINUTE_FORMAT)}); at most {skew} min allowed")
+
+        def check(stored: str) -> bool:
+            return any(hmac.compare_digest(
+                hashlib.md5((eid + stored + stamp).encode("utf-8")).hexdigest(), auth)
+                for eid in eids)
+        return check
+
+    def _authenticate(self, req: _Request, account_id: str, eids: tuple[str, ...]) -> None:
+        result = self.platform.authenticate(account_id, self._credential(req, eids))
         if not result.ok:
             raise Refused(T.AUTH_FAILED, result.reason)
 
     def _poller(self, req: _Request) -> Any:
-        """The account of a polling request: ``eid`` is its number (its EMPP login id) or
-        the enterprise id (its main account)."""
+        """The account of a polling request.  ``eid`` is the account's number (its EMPP
+        login id) or the enterprise id; with the enterprise id, ``accountid`` (optional) names
+        the extension, and without it the account is the one whose password the credentials
+        prove (the main account first)."""
         eid = req.ascii(T.PARAM.EID)
+        ext = req.ascii(T.PARAM.ACCOUNT, required=False)
         assert eid is not None
+        p = self.platform
+        candidates = []
         try:
-            acc = self.platform.account(eid)
+            ent = p.enterprise(eid)
         except UnknownAccount:
+            ent = None
+        if ent is not None and ext is not None:
+            number = ext if ext in ent.extensions else ent.service_code + ext
+            if number not in ent.extensions or ent.main is None:
+                raise Refused(T.NOT_REGISTERED, f"accountid {ext!r} is not a registered extension "
+                              f"of enterprise {ent.id}")
+            candidates.append(p.account(ent.extensions[number] or ent.main.id))
+        else:
             try:
-                ent = self.platform.enterprise(eid)
+                candidates.append(p.account(eid))
             except UnknownAccount:
-                raise Refused(T.AUTH_FAILED, f"no account or enterprise has id {eid!r}") from None
-            if ent.main is None:
-                raise Refused(T.AUTH_FAILED, f"enterprise {eid} has no main account") from None
-            acc = ent.main
-        self._authenticate(req, acc.id, (eid,))
-        return acc
+                pass
+            if ent is not None:
+                candidates += sorted(ent.accounts.values(), key=lambda a: (not a.is_main, a.id))
+        if not candidates:
+            raise Refused(T.AUTH_FAILED, f"no account or enterprise has id {eid!r}")
+        credential = self._credential(req, (eid,))
+        first = None
+        for acc in dict.fromkeys(candidates):
+            result = p.authenticate(acc.id, credential)
+            if result.ok:
+                return acc
+            first = first or result
+        raise Refused(T.AUTH_FAILED, first.reason if len(candidates) == 1 else
+                      f"the credentials fit no account of enterprise {eid} that can log in")
 
     def _limit(self, endpoint: str, enterprise_id: str) -> None:
         """At most one answered call per ``poll_interval`` per endpoint per enterprise."""

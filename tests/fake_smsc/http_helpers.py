@@ -35,9 +35,10 @@ def result_of(d: Any) -> Any:
 class World:
     """A platform, its HTTP front end and (optionally) a PUSH sender, on one task.Clock."""
 
-    def __init__(self, agent: Any = None, **sections: str) -> None:
+    def __init__(self, agent: Any = None, enterprise_id: str = "E1", **sections: str) -> None:
         self.clock = Clock()
-        self.platform = Platform(load_config(config_text(**sections)), self.clock)
+        text = config_text(**sections).replace('id = "E1"', f'id = "{enterprise_id}"')
+        self.platform = Platform(load_config(text), self.clock)
         self.push = PushSender(self.clock, agent=agent) if agent is not None else None
         self.http = HttpFrontEnd(self.platform, push=self.push)
 

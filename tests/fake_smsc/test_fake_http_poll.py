@@ -96,6 +96,22 @@ def test_eid_may_be_the_enterprise_id_for_its_main_account(world):
     assert a.code == 100 and len(a.lines) == 1
 
 
+def test_with_the_enterprise_id_the_password_or_accountid_says_which_account_polls(world):
+    sid = int(world.send("hi", accountid="01", password=SUB_PW).lines[0])
+    world.settle()
+    # the sub-account's password proves the sub-account (the SDK sends eid = enterprise id)
+    a = world.poll(QUERY, eid="E1", password=SUB_PW, ids=str(sid))
+    assert a.code == 100 and len(a.lines) == 1
+    assert world.poll(QUERY, eid="E1", password=MAIN_PW, ids=str(sid)).lines == []
+    assert len(world.poll(QUERY, eid="E1", password=SUB_PW, accountid="01", ids=str(sid)).lines) == 1
+    a = world.poll(QUERY, eid="E1", password=MAIN_PW, accountid="01", ids=str(sid))
+    assert a.code == 102 and "wrong password" in a.reason
+    a = world.poll(QUERY, eid="E1", password=SUB_PW, accountid="77", ids=str(sid))
+    assert a.code == 103
+    a = world.poll(QUERY, eid="E1", password="nobody's", ids=str(sid))
+    assert a.code == 102 and "no account of enterprise E1" in a.reason
+
+
 # -- the once-a-minute limit ----------------------------------------------------------------
 
 def test_each_polled_endpoint_answers_once_a_minute_per_enterprise(world):
