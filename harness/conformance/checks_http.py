@@ -370,3 +370,79 @@ def polling_limits(ctx):
             assert a.code == (101 if bad else 100), (start, length, a.code, a.reason)
 
     prop()
+
+
+# -- the SDK's side against the fake -------------------------------------------------------------
+
+class SdkHttpModel(HttpModel):
+    """The fake with a digit enterprise id (the SDK's ``Account`` takes digits only) and the
+    SDK's ``HttpSender`` joined to its front end in memory (treq's StubTreq)."""
+
+    def __init__(self, **config: Any) -> None:
+        super().__init__(**config)
+        from smsdk_harness.fake_smsc import Platform, load_config
+
+        from .world import config_text
+
+        self.http.close()
+        self.platform.close()
+        self.platform = Platform(load_config(config_text(**config).replace('id = "E1"', 'id = "00001"')),
+                                 self.clock)
+        self.http = HttpFrontEnd(self.platform, push=self.push)
+        from treq.testing import StubTreq
+
+        from smsdk_harness.fake_smsc.http_server import HttpResource
+
+        self.stub = StubTreq(HttpResource(self.http))
+
+    def sender(self, **kw: Any) -> Any:
+        from smsdk.http import HttpSender
+
+        return HttpSender("http://fake.example:8000", enterprise_id="00001", account_id="",
+                          password=MAIN_PW, reactor=self.clock, http=self.stub,
+                          wallclock=self.platform.china_now, **kw)
+
+    def run(self, seconds: float, step: float = 10.0) -> None:
+        end = self.clock.seconds() + seconds
+        self.stub.flush()
+        while self.clock.seconds() < end:
+            self.clock.advance(min(step, end - self.clock.seconds()))
+            self.stub.flush()
+
+
+@check("FAQ-3.4.2", needs="model")
+def sdk_pollers_keep_the_limits(ctx):
+    """SDK side: smsdk.http's report and MO pollers (any intervals ≥ their minimum) against
+    the fake over hours, sends and MOs at any times: never refused 10004 or 101, every
+    recipient's report and every MO arrives exactly once"""
+
+    import warnings
+
+    @ctx.settings(12)
+    @given(gaps=st.lists(st.integers(0, 2400), min_size=1, max_size=4),
+           report_interval=st.sampled_from([60.0, 600.0, 1800.0]),
+           mo_interval=st.sampled_from([60.0, 300.0]), mos=st.integers(0, 3))
+    def prop(gaps, report_interval, mo_interval, mos):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", DeprecationWarning)  # StubTreq's transport
+            with SdkHttpModel() as m:
+                got_mo: list[Any] = []
+                sender = m.sender(reports="poll", report_interval=report_interval, mo="poll",
+                                  mo_interval=mo_interval, on_mo=got_mo.append)
+                sender.start()
+                subs = []
+                for i, gap in enumerate(gaps):
+                    m.run(gap)
+                    subs.append(sender.send("hi", to=[f"1390013{i:04d}"]))
+                    if i < mos:
+                        m.platform.inject_mo("13800138000", MAIN, f"mo{i}")
+                m.run(2 * report_interval + 3 * 3600)
+                sender.stop()
+                assert m.http.counters["refused_10004"] == 0 and m.http.counters["refused_101"] == 0, \
+                    dict(m.http.counters)
+                assert all(s.done for s in subs), [s.counts() for s in subs]
+                assert [next(iter(s.outcomes.values())).status for s in subs] == ["DELIVRD"] * len(subs)
+                assert len(sender.unmatched_reports) == 0
+                assert sorted(e.text for e in got_mo) == [f"mo{i}" for i in range(min(mos, len(gaps)))]
+
+    prop()
