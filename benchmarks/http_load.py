@@ -37,15 +37,16 @@ import subprocess
 import sys
 import tempfile
 import time
-from datetime import datetime, timedelta, timezone
+from datetime import datetime
 from urllib.parse import urlencode
+
+from smsdk.china_time import CHINA
 
 ENTERPRISE = "00001"
 ACCOUNT = "10657109000001"
 PASSWORD = "load-pw"
 SIG = "【示例科技】"
 TEXT = "load test 负载测试"
-CHINA = timezone(timedelta(hours=8))
 
 
 def config_text(numbers: int) -> str:

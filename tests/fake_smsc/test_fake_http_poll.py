@@ -7,8 +7,9 @@ import datetime as dt
 from urllib.parse import unquote_to_bytes
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from fake_smsc_helpers import MOBILE, MOBILE2
 from http_helpers import MAIN, MAIN_PW, SUB, SUB_PW, World
@@ -218,7 +219,7 @@ def test_two_days_back_from_midnight_is_still_allowed(world):
     assert world.poll(REPORT, start=s, end=e).code == 100
 
 
-@settings(max_examples=30, deadline=None)
+@examples(30)
 @given(gaps=st.lists(st.integers(0, 1500), min_size=1, max_size=6), window=st.integers(1, 60))
 def test_property_consecutive_windows_return_every_report_exactly_once(gaps, window):
     """Sends spread over time; half-open windows [start, end) tiling the day return each

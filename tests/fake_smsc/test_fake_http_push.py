@@ -8,8 +8,9 @@ from __future__ import annotations
 from urllib.parse import parse_qsl, quote_plus
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 from treq.testing import RequestTraversalAgent
 from twisted.internet import defer
 from twisted.internet.error import ConnectionRefusedError
@@ -218,7 +219,7 @@ def test_connection_refused_and_no_answer_within_the_timeout_are_retried(how, fi
     assert [c for c in clock.getDelayedCalls() if c.active()] == []
 
 
-@settings(max_examples=30, deadline=None)
+@examples(30)
 @given(failures=st.integers(0, 14))
 def test_property_a_job_is_delivered_iff_it_succeeds_within_48_hours(failures):
     from twisted.internet.task import Clock

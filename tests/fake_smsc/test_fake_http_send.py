@@ -6,8 +6,9 @@ from __future__ import annotations
 import math
 
 import pytest
-from hypothesis import given, settings
+from hypothesis import given
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from fake_smsc_helpers import EB_NUMBER, MOBILE, MOBILE2, PHS, SIG
 from http_helpers import MAIN, MAIN_PW, SUB, SUB_PW, World, md5
@@ -234,7 +235,7 @@ cjk = st.characters(min_codepoint=0x4E00, max_codepoint=0x9FA5)
 ascii_ = st.characters(min_codepoint=0x20, max_codepoint=0x7E)
 
 
-@settings(max_examples=40, deadline=None)
+@examples(40)
 @given(text=st.integers(1, 512).flatmap(lambda n: st.text(st.one_of(cjk, ascii_), min_size=n, max_size=n)))
 def test_property_any_text_up_to_512_arrives_whole_in_ceil_n_60_signed_sms(text):
     w = World()
@@ -250,7 +251,7 @@ def test_property_any_text_up_to_512_arrives_whole_in_ceil_n_60_signed_sms(text)
         w.close()
 
 
-@settings(max_examples=40, deadline=None)
+@examples(40)
 @given(text=st.text(st.one_of(cjk, ascii_), min_size=1, max_size=80), utf8=st.booleans())
 def test_property_gbk_or_utf_8_bytes_with_their_charset_arrive_unchanged(text, utf8):
     w = World()
@@ -265,7 +266,7 @@ def test_property_gbk_or_utf_8_bytes_with_their_charset_arrive_unchanged(text, u
         w.close()
 
 
-@settings(max_examples=40, deadline=None)
+@examples(40)
 @given(n=st.integers(1, 9), over=st.integers(0, 3))
 def test_property_numbers_over_the_group_limit_are_15_and_nothing_is_sent(n, over):
     w = World()
@@ -279,7 +280,7 @@ def test_property_numbers_over_the_group_limit_are_15_and_nothing_is_sent(n, ove
         w.close()
 
 
-@settings(max_examples=40, deadline=None)
+@examples(40)
 @given(skew=st.integers(-30, 30), second=st.integers(0, 59))
 def test_property_auth_window_is_10_minutes_either_way(skew, second):
     w = World()
