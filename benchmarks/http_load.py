@@ -90,10 +90,10 @@ def send_form(i: int, numbers: int) -> bytes:
 def run_inproc(requests: int, numbers: int) -> dict:
     from smsdk_harness.fake_smsc import Platform, load_config
     from smsdk_harness.fake_smsc.http_server import HttpFrontEnd
-    from smsdk_harness.fake_smsc.simclock import SimulatedClock
+    from smsdk_harness.fake_smsc.simclock import ReactorClock, SimulatedClock
 
     clock = SimulatedClock(0.0)
-    platform = Platform(load_config(config_text(numbers)), clock)
+    platform = Platform(load_config(config_text(numbers)), ReactorClock(clock))
     front = HttpFrontEnd(platform)
     forms = [{k.encode(): [v.encode("gbk")] for k, v in {
         "enterpriseid": ENTERPRISE, "accountid": "", "mobs": mobs(i, numbers), "msg": TEXT,

@@ -54,13 +54,15 @@ def main(reactor) -> defer.Deferred:
         coro = send(host, int(port), account, password, numbers)
     else:
         coro = demo()
+    return defer.Deferred.fromFuture(asyncio.ensure_future(coro)).addCallback(exit_status)
 
-    async def run() -> None:
-        code = await coro
-        if code:
-            raise SystemExit(code)
 
-    return defer.Deferred.fromFuture(asyncio.ensure_future(run()))
+def exit_status(code: int) -> None:
+    """task.react exits with the code of a SystemExit the Deferred fails with.  Raise it here,
+    in a Deferred callback: raised inside the asyncio task, a SystemExit escapes the event
+    loop instead, and the program hangs (deaf even to SIGTERM)."""
+    if code:
+        raise SystemExit(code)
 
 
 if __name__ == "__main__":

@@ -11,6 +11,7 @@ import pytest
 from click.testing import CliRunner
 
 from smsdk.cli import main
+from smsdk_harness.fake_smsc.config import DEFAULT_TOML
 
 ROOT = Path(__file__).resolve().parent.parent
 SIG = "【示例科技】"
@@ -84,3 +85,100 @@ def test_asyncio_example_runs():
                             text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert result.stdout.split() == ["13800138000", "delivered", "DELIVRD", "13900139000", "delivered", "DELIVRD"]
+
+
+def _free_port() -> int:
+    import socket
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _run_against(fake, args: list[str], timeout: float = 60) -> subprocess.CompletedProcess:
+    """Run the CLI in a child process while this process turns the fake platform's reactor."""
+    proc = subprocess.Popen([sys.executable, "-m", "smsdk.cli", *args], stdout=subprocess.PIPE,
+                            stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        fake.run_until(lambda: proc.poll() is not None, timeout=timeout, what="the CLI to exit")
+        out, err = proc.communicate(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    return subprocess.CompletedProcess(proc.args, proc.returncode, out, err)
+
+
+NEVER_REPORTED = DEFAULT_TOML.replace("[network]\nseed = 1\n", """[network]
+seed = 1
+delay_min = 0.1
+delay_max = 0.2
+
+[network.outcomes]
+"13800138002" = "never"
+""")
+
+
+@pytest.mark.fake_smsc(config=NEVER_REPORTED)
+def test_send_prints_every_recipient_when_wait_runs_out(fake_smsc):
+    account = fake_smsc.account()
+    result = _run_against(fake_smsc, [
+        "send", "--host", fake_smsc.host, "--port", str(fake_smsc.port), "--account", account.id,
+        "--password", account.password, "-s", account.signature, "--wait", "4", "--json",
+        "--to", "13800138000", "--to", "13800138002", "--to", "0216123456", "您好"])
+    assert result.returncode == 1, result.stderr  # documented: not every recipient delivered
+    assert "Traceback" not in result.stderr
+    data = json.loads(result.stdout)
+    states = {o["recipient"]: o["state"] for o in data["outcomes"]}
+    # 13800138002 never gets a report on the demo platform: accepted, still awaiting it
+    assert states == {"13800138000": "delivered", "13800138002": "accepted", "0216123456": "rejected"}
+    assert data["counts"] == {"delivered": 1, "accepted": 1, "rejected": 1}
+
+
+def test_send_to_a_port_where_nothing_listens_exits_3_with_one_sentence():
+    port = _free_port()
+    result = smsdk("send", "--host", "127.0.0.1", "--port", str(port), "--account", "10657109000001",
+                   "--password", "secret", "--login-timeout", "2", "--to", "13900000000", "hello", timeout=30)
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.strip().splitlines() == [
+        f"smsdk send: could not log in to 127.0.0.1:{port} within 2 s: "
+        "connection refused (nothing listening there?)"]
+    assert result.stdout == ""
+
+
+def test_send_to_a_server_that_never_answers_the_login_exits_3():
+    import socket
+
+    with socket.socket() as silent:  # accepts TCP connections (backlog), never says a word
+        silent.bind(("127.0.0.1", 0))
+        silent.listen(8)
+        port = silent.getsockname()[1]
+        result = smsdk("send", "--host", "127.0.0.1", "--port", str(port), "--account", "10657109000001",
+                       "--password", "secret", "--login-timeout", "1.5", "--to", "13900000000", "hello",
+                       timeout=30)
+    assert result.returncode == 3, result.stderr
+    assert "could not log in" in result.stderr and "within 1.5 s" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_send_with_an_account_that_cannot_be_sent_is_a_usage_error():
+    result = smsdk("send", "--host", "127.0.0.1", "--account", "账号", "--password", "p", "--to", "13900000000",
+                   "hello", timeout=30)
+    assert result.returncode == 2 and "account" in result.stderr and "Traceback" not in result.stderr
+
+
+def test_asyncio_example_exits_when_a_recipient_is_rejected(fake_smsc):
+    account = fake_smsc.account()
+    proc = subprocess.Popen(
+        [sys.executable, str(ROOT / "examples" / "asyncio_send.py"), fake_smsc.host, str(fake_smsc.port),
+         account.id, account.password, "13800138000", "0216123456"],
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, stdin=subprocess.DEVNULL, text=True)
+    try:
+        fake_smsc.run_until(lambda: proc.poll() is not None, timeout=30, what="the example to exit")
+        out, err = proc.communicate(timeout=5)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.communicate()
+    assert proc.returncode == 1, err  # not every recipient was delivered
+    assert out.split() == ["0216123456", "rejected", "13800138000", "delivered", "DELIVRD"]

@@ -287,6 +287,18 @@ def test_at_time_is_smpp_absolute_china_time():
     assert job.pdu.at_time == "261123093000032+"
 
 
+def scripted(d: Dispatcher, script: list[str], limit: int):
+    """(now, step, job, action) for each SUBMIT the dispatcher lets go, the clock moving to
+    whenever the next one is ready, the action taken from ``script`` in turn."""
+    now, steps = 0.0, 0
+    while (ready := d.next_ready_time(now)) is not None and steps < limit:
+        steps += 1
+        now = max(now, ready)
+        job = d.pop_ready(now)
+        if job is not None:
+            yield now, steps, job, script[steps % len(script)]
+
+
 @examples(40)
 @given(
     n=st.integers(min_value=1, max_value=23),
@@ -308,16 +320,9 @@ def test_every_recipient_ends_with_exactly_one_outcome(n, script, stats):
         return resolve(outcome)
 
     sub._resolve = recording
-    now = 0.0
     base = 1
-    steps = 0
-    while (ready := d.next_ready_time(now)) is not None and steps < 500:
-        steps += 1
-        now = max(now, ready)
-        job = d.pop_ready(now)
-        if job is None:
-            continue
-        action = script[steps % len(script)]
+    now = 0.0
+    for now, steps, job, action in scripted(d, script, 500):
         if action == "ok":
             ids = accept(d, job, base, now)
             base += 100
@@ -354,3 +359,181 @@ def test_cmpp_group_across_the_sequence_wrap_matches_either_reading():
     assert d.on_report(rep((base.value + 2).to_bytes(8, "big")), 1)  # a gateway that carries instead
     assert sub.done and sub.counts()["delivered"] == 3
     assert d._by_msgid == {}  # the other reading of each id was forgotten with it
+
+
+# -- possible duplicates, repeated reports, cancelling, recipient lists --------------------
+
+
+def test_a_submit_the_session_sent_twice_is_a_flagged_possible_duplicate():
+    d = Dispatcher(settings=DispatchSettings(rate=1000))
+    sub = d.add("hi", numbers(2), now=0)
+    (job,) = drain(d, 0)
+    d.on_submit_resent(job)  # no SUBMIT_RESP within T: the same Sequence_Id written again
+    ids = accept(d, job, 10, 1.5)  # the first copy's answer; the second may be accepted too
+    for msg_id in ids:
+        d.on_report(report(msg_id), 2)
+    assert sub.done and sub.possible_duplicates == 2 and d.possible_duplicates == 2
+    assert all(o.possible_duplicate and o.state is OutcomeState.DELIVERED for o in sub.outcomes.values())
+
+
+def test_a_resubmission_after_link_loss_is_flagged_but_a_refused_retry_is_not():
+    d = Dispatcher(settings=DispatchSettings(rate=1000, rate_limited_pause=0.01))
+    sub = d.add("hi", numbers(2), now=0, signature="")
+    d2 = d.add("hi", numbers(1, start=50), now=0)
+    first, second = drain(d, 0)
+    d.on_submit_lost(first, "the link dropped", 1)  # written, unanswered: maybe accepted
+    d.on_submit_resp(second, codec.SubmitResp(msg_id=bytes(10), result=10004), 1)  # refused: not accepted
+    resubmitted = drain(d, 2)
+    assert {j.submission for j in resubmitted} == {sub, d2}
+    for i, job in enumerate(resubmitted):
+        for msg_id in accept(d, job, 100 * (i + 1), 3):
+            d.on_report(report(msg_id), 4)
+    assert sub.done and d2.done
+    assert [o.possible_duplicate for o in sub.outcomes.values()] == [True, True]
+    assert [o.possible_duplicate for o in d2.outcomes.values()] == [False]
+    assert d.possible_duplicates == 2
+
+
+def test_link_loss_under_the_fail_policy_is_no_duplicate():
+    d = Dispatcher(settings=DispatchSettings(rate=1000, on_link_loss="fail"))
+    sub = d.add("hi", numbers(1), now=0)
+    (job,) = drain(d, 0)
+    d.on_submit_lost(job, "the link dropped", 1)
+    (outcome,) = sub.outcomes.values()
+    assert outcome.state is OutcomeState.FAILED and not outcome.possible_duplicate
+    assert d.possible_duplicates == 0
+
+
+def test_a_possible_duplicate_found_after_the_outcome_updates_it():
+    d = Dispatcher(settings=DispatchSettings(rate=1000))
+    sub = d.add("hi", numbers(1), now=0)
+    (job,) = drain(d, 0)
+    d.on_submit_lost(job, "expired", 1)
+    assert d.pop_ready(1) is job  # resubmitted; flagged: the first copy's fate is unknown
+    d.on_late_submit_resp(job, codec.SubmitResp(msg_id=EmppMsgId.from_int(9).raw, result=0), 2)
+    d.on_report(report(EmppMsgId.from_int(9)), 3)
+    (outcome,) = sub.outcomes.values()
+    assert outcome.state is OutcomeState.DELIVERED and outcome.possible_duplicate
+    assert d.possible_duplicates == 1 and sub.possible_duplicates == 1
+    d.on_submit_resp(job, codec.SubmitResp(msg_id=EmppMsgId.from_int(20).raw, result=0), 4)
+    assert d.possible_duplicates == 1  # counted once per recipient
+
+
+def test_a_repeated_report_is_ignored_and_counted():
+    d = Dispatcher(settings=DispatchSettings(rate=1000))
+    sub = d.add("hi", numbers(2), now=0)
+    (job,) = drain(d, 0)
+    first, second = accept(d, job, 10, 0)
+    assert d.on_report(report(first), 1)
+    assert d.on_report(report(first, "UNDELIV"), 2)  # resent by the platform after a link drop
+    assert d.ignored_reports == 1 and list(d.unmatched_reports) == []
+    assert sub.outcomes[numbers(1)[0]].state is OutcomeState.DELIVERED
+    d.on_timer(49 * 3600 + 10)  # the other one expires; its late report is ignored too
+    assert sub.outcomes[numbers(2)[1]].state is OutcomeState.EXPIRED
+    assert d.on_report(report(second), 49 * 3600 + 20)
+    assert d.ignored_reports == 2 and list(d.unmatched_reports) == [] and d._by_msgid == {}
+
+
+def test_repeated_reports_are_remembered_for_a_bounded_number_of_recipients():
+    d = Dispatcher(settings=DispatchSettings(rate=1000, final_report_memory=4))
+    d.add("hi", numbers(5), now=0)
+    (job,) = drain(d, 0)
+    ids = accept(d, job, 10, 0)
+    for msg_id in ids:
+        d.on_report(report(msg_id), 1)
+    assert 2 <= len(d._final_ids) + len(d._final_ids_old) <= 4  # at most the setting, the newest half at least
+    assert not d.on_report(report(ids[0]), 2)  # forgotten: unmatched, as any unknown report
+    assert d.on_report(report(ids[4]), 2) and d.on_report(report(ids[3]), 2) and d.ignored_reports == 2
+
+
+def test_cancel_all_gives_every_recipient_an_outcome_and_keeps_accepted_msg_ids():
+    d = Dispatcher(settings=DispatchSettings(rate=2, group_send_limit=1))
+    sub = d.add("hi", numbers(5), now=0)
+    first, second = drain(d, 0)  # the bucket holds 2: three stay queued
+    accept(d, first, 10, 0)
+    d.on_submit_lost(second, "the link dropped", 0)  # requeued, fate unknown
+    assert d.cancel_all("the client stopped") == 5 and sub.done and d.tracked == 0
+    states = {n: (o.state, o.detail, o.msg_ids) for n, o in sub.outcomes.items()}
+    accepted, unknown, *queued = numbers(5)
+    assert states[accepted][0] is OutcomeState.CANCELLED and states[accepted][2]
+    assert "accepted by the platform; the client stopped before its status report" in states[accepted][1]
+    assert "may or may not have been accepted" in states[unknown][1] and not states[unknown][2]
+    assert all(states[n][1] == "not sent: the client stopped first" for n in queued)
+    assert d.pop_ready(100) is None and d.next_deadline() is None and d._by_msgid == {}
+
+
+@pytest.mark.parametrize("to", ["13800138000", b"13800138000", None, 13800138000])
+def test_to_must_be_a_collection_of_numbers(to):
+    d = Dispatcher(settings=DispatchSettings(rate=1000))
+    with pytest.raises(TypeError, match=r"\bto must be"):
+        d.add("hi", to, now=0)
+    assert d.tracked == 0 and d.pop_ready(0) is None
+
+
+def test_outcome_keys_are_normal_numbers_and_every_input_is_accounted_for():
+    d = Dispatcher(settings=DispatchSettings(rate=1000))
+    to = ["+86 138-0013-8000", "bad", "13800138000", "bad", "", "02161234567", "", "139 0013 9000"]
+    sub = d.add("hi", to, now=0)
+    assert set(sub.outcomes) == {"bad", "", "02161234567"}  # the refused ones, as given
+    assert sub.recipients == ("13800138000", "13900139000")  # the valid ones, normalised
+    assert sub.duplicates_dropped == 3  # 138… again, "bad" again, "" again
+    assert len(sub.recipients) + len(sub.outcomes) + sub.duplicates_dropped == len(to)
+    for job in drain(d, 0):
+        for msg_id in accept(d, job, 10, 0):
+            d.on_report(report(msg_id), 1)
+    assert set(sub.outcomes) == {"13800138000", "13900139000", "bad", "", "02161234567"}
+    assert sub.outcome("+86 138-0013-8000") is sub.outcomes["13800138000"]
+    assert sub.outcome("bad").state is OutcomeState.REJECTED and sub.outcome("13700000000") is None
+
+
+@examples(60)
+@given(
+    n=st.integers(min_value=1, max_value=12),
+    script=st.lists(st.sampled_from(["ok", "resent-both", "resent-one", "lost", "lost-accepted",
+                                     "late-accepted", "10004", "10005", "13"]), min_size=1, max_size=40),
+)
+def test_every_recipient_the_platform_accepted_twice_is_flagged(n, script):
+    """A platform that accepts copies in any way the wire allows: each recipient (of each
+    part) accepted more than once is flagged possible_duplicate, and counted."""
+    d = Dispatcher(settings=DispatchSettings(rate=1000, max_resubmits=4, busy_backoff_initial=0.01,
+                                             rate_limited_pause=0.01, group_send_limit=3),
+                   rng=random.Random(0))
+    sub = d.add("长" * 80, numbers(n), signature=SIG, now=0)
+    accepted_copies: dict[tuple[str, int], int] = {}
+    expired = []
+    base = 1
+    now = 0.0
+
+    def platform_accepts(job):
+        for r in job.recipients:
+            key = (r.number, job.part.pk_number)
+            accepted_copies[key] = accepted_copies.get(key, 0) + 1
+
+    for now, steps, job, action in scripted(d, script, 300):
+        if action.startswith("resent"):
+            d.on_submit_resent(job)
+            if action == "resent-both":
+                platform_accepts(job)  # the first copy too; its answer is the one that comes
+            action = "ok"
+        if action == "ok":
+            platform_accepts(job)
+            accept(d, job, base, now)
+            base += 100
+        elif action in ("lost", "lost-accepted", "late-accepted"):
+            if action != "lost":
+                platform_accepts(job)
+            d.on_submit_lost(job, "link", now)
+            if action == "late-accepted":
+                expired.append(job)
+        else:
+            d.on_submit_resp(job, codec.SubmitResp(msg_id=bytes(10), result=int(action)), now)
+        if expired and steps % 3 == 0:
+            d.on_late_submit_resp(expired.pop(), codec.SubmitResp(msg_id=EmppMsgId.from_int(base).raw, result=0), now)
+            base += 100
+    d.on_timer(now + 49 * 3600 + 1)
+    d.cancel_all("the test ended")
+    assert sub.done and d.tracked == 0
+    twice = {number for (number, _), count in accepted_copies.items() if count >= 2}
+    flagged = {number for number, o in sub.outcomes.items() if o.possible_duplicate}
+    assert twice <= flagged, (twice, flagged)
+    assert d.possible_duplicates == sub.possible_duplicates == len(flagged)

@@ -201,7 +201,7 @@ def test_submission_outcomes_resolve_from_reports_one_per_recipient():
     assert not submission.done
     assert client.feed_report(ReportEvent("71", numbers[5], "DTBLACK", now))
     assert submission.done and result_of(submission.deferred) is submission
-    assert submission.counts() == {"delivered": 5, "failed": 1, "expired": 0, "rejected": 1}
+    assert submission.counts() == {"delivered": 5, "failed": 1, "expired": 0, "rejected": 1, "cancelled": 0}
     assert submission.outcomes[numbers[5]].msg_ids == ("71",)
     # a second copy of a report matches nothing now
     assert not client.feed_report(ReportEvent("70", numbers[0], "DELIVRD", now))

@@ -25,6 +25,7 @@ from smsdk.session import (
     PeerProtocolError,
     RequestAbandoned,
     RequestExpired,
+    RequestResent,
     RequestReceived,
     ResponseReceived,
     Role,
@@ -150,9 +151,9 @@ def test_unanswered_request_is_resent_n_times_then_expires_and_late_answer_is_fl
     seq = client.send(submit(), 0.0, tag="job")
     first = client.data_to_send()
     assert client.next_deadline() == 60
-    assert client.on_timer(60) == []
+    assert client.on_timer(60) == [RequestResent(seq, submit(), "job", 2)]  # the caller knows
     assert client.data_to_send() == first  # the same bytes, the same Sequence_Id
-    assert client.on_timer(120) == []
+    assert client.on_timer(120) == [RequestResent(seq, submit(), "job", 3)]
     assert client.data_to_send() == first
     (expired,) = client.on_timer(180)
     assert expired == RequestExpired(seq, submit(), "job", 3)

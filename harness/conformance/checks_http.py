@@ -381,13 +381,14 @@ class SdkHttpModel(HttpModel):
     def __init__(self, **config: Any) -> None:
         super().__init__(**config)
         from smsdk_harness.fake_smsc import Platform, load_config
+        from smsdk_harness.fake_smsc.simclock import ReactorClock
 
         from .world import config_text
 
         self.http.close()
         self.platform.close()
         self.platform = Platform(load_config(config_text(**config).replace('id = "E1"', 'id = "00001"')),
-                                 self.clock)
+                                 ReactorClock(self.clock))
         self.http = HttpFrontEnd(self.platform, push=self.push)
         from treq.testing import StubTreq
 

@@ -11,7 +11,7 @@ from typing import Any
 from smsdk.testing import MemoryEndpoint, flush_all, run_clock
 from smsdk_harness.fake_smsc import Platform, load_config
 from smsdk_harness.fake_smsc.empp_server import EmppServer
-from smsdk_harness.fake_smsc.simclock import SimulatedClock
+from smsdk_harness.fake_smsc.simclock import ReactorClock, SimulatedClock
 
 MAIN = "10657109000001"
 SUB = MAIN + "01"
@@ -79,7 +79,7 @@ class Model:
 
     def __init__(self, **config: Any) -> None:
         self.clock = SimulatedClock(START)
-        self.platform = Platform(load_config(config_text(**config)), self.clock)
+        self.platform = Platform(load_config(config_text(**config)), ReactorClock(self.clock))
 
     def settle(self, seconds: float = 5.0) -> None:
         self.clock.advance(0)

@@ -261,15 +261,15 @@ class EmppConnection:
 class EmppServer:
     """Owner of the EMPP server sessions of one :class:`Platform`.
 
-    ``EmppServer(platform, clock=None, settings=None)``: ``clock`` (an ``IReactorTime``)
-    drives the session timers and defaults to the platform's; ``settings`` defaults to
+    ``EmppServer(platform, clock=reactor, settings=None)``: ``clock`` (a Twisted
+    ``IReactorTime``) drives the session timers; ``settings`` defaults to
     ``platform.config.empp``.  ``server.factory()`` goes to ``listenTCP`` (or iosim).
     """
 
-    def __init__(self, platform: Platform, *, clock: Any = None,
+    def __init__(self, platform: Platform, *, clock: Any,
                  settings: EmppConfig | None = None) -> None:
         self.platform = platform
-        self.clock = clock if clock is not None else platform.reactor
+        self.clock = clock
         self.settings = settings if settings is not None else platform.config.empp
         self.session_settings = SessionSettings(
             window=1,                       # the server sends no request that awaits a response

@@ -425,7 +425,7 @@ class HttpFrontEnd:
         keep = req.switch(T.PARAM.KEEPDELIVER, False)
         self._limit(T.DELIVER, acc.enterprise.id)
         lines = ["#" + ",".join(T.MO_FIELDS)] if comment else []
-        china = self.platform.clock.china
+        china = self.platform.wall.china
         for item in self.platform.inbox(acc.id):
             key = (acc.id, item.mo_id)
             if key in self._deleted:
@@ -463,8 +463,8 @@ class HttpFrontEnd:
             raise Refused(T.BAD_PARAMETER, f"window {start_s}..{end_s} is outside today and the "
                           f"{cfg.report_days - 1} days before ({first:%Y%m%d}..{today:%Y%m%d}) (FAQ-3.4.2)")
         self._limit(T.REPORT, acc.enterprise.id)
-        clock = self.platform.clock
-        lo, hi = clock.clock_time(start), clock.clock_time(end)
+        wall = self.platform.wall
+        lo, hi = wall.clock_time(start), wall.clock_time(end)
         found = []
         for send in self._order:
             if send.account_id != acc.id:
@@ -500,7 +500,7 @@ class HttpFrontEnd:
 
     def _report_line(self, send_id: int, number: str, stat: str, t: float) -> str:
         return ",".join((str(send_id), number, stat,
-                         self.platform.clock.china(t).strftime(T.TIME_FORMAT)))
+                         self.platform.wall.china(t).strftime(T.TIME_FORMAT)))
 
     # -- retention -------------------------------------------------------------------------
 
@@ -557,7 +557,7 @@ class HttpFrontEnd:
         acc = self._account(item.account_id)
         if acc is None or not acc.push_url or self.push is None:
             return
-        when = self.platform.clock.china(item.generated_at).strftime(T.TIME_FORMAT)
+        when = self.platform.wall.china(item.generated_at).strftime(T.TIME_FORMAT)
         if rr.via != "http":  # an EMPP submission's report: its Msg_Id identifies it
             fields = {"type": T.PUSH_TYPE_REPORT, "sendid": str(item.submission_id),
                       "msgid": item.msg_id.hex, "mobile": item.dest_terminal_id,
@@ -577,7 +577,7 @@ class HttpFrontEnd:
             self._pushed.add((send.send_id, index))
             fields = {"type": T.PUSH_TYPE_REPORT, "sendid": str(send.send_id), "mobile": number,
                       "stat": out[0],
-                      "time": self.platform.clock.china(out[1]).strftime(T.TIME_FORMAT)}
+                      "time": self.platform.wall.china(out[1]).strftime(T.TIME_FORMAT)}
             self.push.enqueue(acc.push_url, [(k, fields[k]) for k in T.PUSH_REPORT if k in fields],
                               acc.id)
 
@@ -587,7 +587,7 @@ class HttpFrontEnd:
         if acc is None or not acc.push_url or self.push is None:
             return
         fields = {"type": T.PUSH_TYPE_MO, "mobile": item.src_terminal_id, "dest": item.dest_id,
-                  "time": self.platform.clock.china(item.received_at).strftime(T.TIME_FORMAT),
+                  "time": self.platform.wall.china(item.received_at).strftime(T.TIME_FORMAT),
                   "content": item.text if item.text is not None else ""}
         self.push.enqueue(acc.push_url, [(k, fields[k]) for k in T.PUSH_MO], acc.id)
         self._not_offline(acc, item, mr)

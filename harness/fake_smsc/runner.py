@@ -43,7 +43,7 @@ from .http_server import HttpFrontEnd
 from .http_server import site as http_site
 from .model import Platform
 from .push import PushSender
-from .simclock import SimulatedClock
+from .simclock import ReactorClock, SimulatedClock
 
 __all__ = ["AccountInfo", "FakeSmsc", "main"]
 
@@ -80,16 +80,19 @@ class FakeSmsc:
     """The fake 企信通 platform with its front ends (see the module docstring)."""
 
     def __init__(self, platform: Platform, *, reactor: Any, host: str = "127.0.0.1") -> None:
+        if not isinstance(platform.clock, ReactorClock):
+            raise TypeError("FakeSmsc needs a platform on a Twisted clock (Platform(config, "
+                            f"ReactorClock(clock))), got one on {platform.clock!r}")
         self.platform = platform
         self.reactor = reactor
-        self.clock = platform.reactor
+        self.clock = platform.clock.reactor
         self.simulated = self.clock is not reactor
         self.host = host
         self.server = EmppServer(platform, clock=reactor)
         self.port: int | None = None
         #: the PUSH sender (retries on the model's clock, requests on the reactor) and the
         #: HTTP interface (answers only when ``http_port`` listens; pushes in any case)
-        self.push = PushSender(platform.reactor, reactor=reactor,
+        self.push = PushSender(self.clock, reactor=reactor,
                                retry_hours=platform.config.http.push_retry_hours)
         self.http = HttpFrontEnd(platform, push=self.push)
         self.http_port: int | None = None
@@ -136,7 +139,7 @@ class FakeSmsc:
         if clock is None and simulated_clock:
             clock = SimulatedClock()
             clock.autorun_on(reactor)
-        platform = Platform(_as_config(config), clock if clock is not None else reactor)
+        platform = Platform(_as_config(config), ReactorClock(clock if clock is not None else reactor))
         fake = cls(platform, reactor=reactor, host=host)
         try:
             if port is not None:

@@ -1,4 +1,6 @@
-"""A simulated clock for the fake platform: ``task.Clock``'s API on a heap.
+"""Twisted clocks for the fake platform: :class:`ReactorClock`, which hands any Twisted
+``IReactorTime`` to the model as its ``Clock`` (clock.py), and :class:`SimulatedClock`,
+``task.Clock``'s API on a heap.
 
 ``twisted.internet.task.Clock`` keeps its calls in a list it sorts on every ``callLater``;
 with tens of thousands of pending reports that is quadratic.  :class:`SimulatedClock` has
@@ -26,7 +28,24 @@ from twisted.internet.base import DelayedCall
 from twisted.internet.interfaces import IReactorTime
 from zope.interface import implementer
 
-__all__ = ["SimulatedClock"]
+__all__ = ["ReactorClock", "SimulatedClock"]
+
+
+class ReactorClock:
+    """Any Twisted ``IReactorTime`` (the reactor, a ``task.Clock``, a :class:`SimulatedClock`)
+    as the model's :class:`~smsdk_harness.fake_smsc.clock.Clock`: ``now()`` is its
+    ``seconds()``, ``call_later()`` its ``callLater()`` (bound once: no extra call per
+    use).  ``reactor`` is the clock it adapts, for the front ends' own timers."""
+
+    __slots__ = ("call_later", "now", "reactor")
+
+    def __init__(self, reactor: Any) -> None:
+        self.reactor = reactor
+        self.now: Callable[[], float] = reactor.seconds
+        self.call_later: Callable[..., Any] = reactor.callLater
+
+    def __repr__(self) -> str:
+        return f"ReactorClock({self.reactor!r})"
 
 
 @implementer(IReactorTime)

@@ -1,6 +1,6 @@
 """China time on the model clock, the platform's time formats, and At_Time.
 
-The model clock is a Twisted ``IReactorTime``; ``WallClock`` maps its ``seconds()`` to a
+The model clock is a ``clock.Clock``; ``WallClock`` maps its ``now()`` to a
 UNIX time through ``epoch`` (the UNIX time at clock 0) and shows it in China time (UTC+8,
 no daylight saving), which is what Msg_Id fields and report times use.
 """
@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as _dt
 import re
 import time as _time
+from collections.abc import Callable
 from typing import Any
 
 from smsdk.china_time import CHINA
@@ -18,22 +19,24 @@ __all__ = ["CHINA", "WallClock", "parse_at_time", "yymmddhhmm", "yyyymmddhhmmss"
 
 
 class WallClock:
-    """``reactor`` plus an ``epoch``: ``unix(t)`` = epoch + t.
+    """The model's ``clock`` (clock.py) plus an ``epoch``: ``unix(t)`` = epoch + t.
 
     With ``epoch=None`` the epoch is chosen at construction so that the clock shows the
-    real time then: ``time.time() - reactor.seconds()`` (about 0 for the real reactor,
-    whose ``seconds()`` already is UNIX time; "now" for a ``task.Clock`` starting at 0).
+    real time then: ``wall_time() - clock.now()`` (``wall_time`` is ``time.time`` unless
+    given; about 0 for the real reactor, whose ``seconds()`` already is UNIX time; "now"
+    for a ``task.Clock`` starting at 0).
     """
 
-    def __init__(self, reactor: Any, epoch: float | None = None) -> None:
-        self.reactor = reactor
-        self.epoch = float(epoch) if epoch is not None else _time.time() - reactor.seconds()
+    def __init__(self, clock: Any, epoch: float | None = None,
+                 wall_time: Callable[[], float] = _time.time) -> None:
+        self.source = clock
+        self.epoch = float(epoch) if epoch is not None else wall_time() - clock.now()
 
     def seconds(self) -> float:
-        return self.reactor.seconds()
+        return self.source.now()  # type: ignore[no-any-return]
 
     def unix(self, t: float | None = None) -> float:
-        return self.epoch + (self.reactor.seconds() if t is None else t)
+        return self.epoch + (self.source.now() if t is None else t)
 
     def china(self, t: float | None = None) -> _dt.datetime:
         """China time at clock time ``t`` (default: now)."""

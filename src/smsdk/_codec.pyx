@@ -1411,6 +1411,12 @@ cdef tuple _decode_packet(int d, const unsigned char *p, Py_ssize_t n):
     return _decode_frame(d, p, n)
 
 
+# Above this many bytes a decoder's buffer shrinks back to what it holds once a feed is done
+# (a 44 MB read must not pin 44 MB for the rest of the connection).
+cdef enum:
+    _KEEP_CAPACITY = 65536
+
+
 cdef class FrameDecoder:
     """Split a byte stream into PDUs: ``feed(chunk) -> [(sequence_id, pdu), ...]``.
 
@@ -1460,8 +1466,7 @@ cdef class FrameDecoder:
         return self._end - self._start
 
     cdef int _append(self, const unsigned char *p, Py_ssize_t n) except -1:
-        cdef Py_ssize_t live = self._end - self._start, cap
-        cdef unsigned char *buf
+        cdef Py_ssize_t live = self._end - self._start
         if n <= 0:
             return 0
         if self._cap - self._end < n:
@@ -1470,20 +1475,44 @@ cdef class FrameDecoder:
             elif self._cap - live >= n:
                 memmove(self._buf, self._buf + self._start, live)
             else:
-                cap = max(2 * self._cap, live + n, 1024)
-                buf = <unsigned char *>malloc(cap)
-                if buf == NULL:
-                    raise MemoryError()
-                if live:
-                    memcpy(buf, self._buf + self._start, live)
-                free(self._buf)
-                self._buf = buf
-                self._cap = cap
+                self._reallocate(max(2 * self._cap, live + n, 1024))
             self._start = 0
             self._end = live
         memcpy(self._buf + self._end, p, n)
         self._end += n
         return 0
+
+    cdef int _compact(self) except -1:
+        """After a big chunk: give the memory back once at most a quarter of it is in use
+        (what stays buffered is one incomplete frame, at most max_length bytes)."""
+        cdef Py_ssize_t live = self._end - self._start
+        if live == 0:
+            free(self._buf)
+            self._buf = NULL
+            self._start = self._end = self._cap = 0
+            return 0
+        if live <= self._cap // 4:
+            self._reallocate(max(2 * live, 1024))
+        return 0
+
+    cdef int _reallocate(self, Py_ssize_t cap) except -1:
+        """Move what is buffered to the start of a new buffer of ``cap`` bytes."""
+        cdef Py_ssize_t live = self._end - self._start
+        cdef unsigned char *buf = <unsigned char *>malloc(cap)
+        if buf == NULL:
+            raise MemoryError()
+        if live:
+            memcpy(buf, self._buf + self._start, live)
+        free(self._buf)
+        self._buf = buf
+        self._cap = cap
+        self._start = 0
+        self._end = live
+        return 0
+
+    def __sizeof__(self):
+        """The object plus its buffer's allocation (``sys.getsizeof`` reads this)."""
+        return object.__sizeof__(self) + self._cap
 
     cdef Py_ssize_t _parse(self, const unsigned char *p, Py_ssize_t n, list out) except -1:
         """Decode every whole frame of p[:n] into out; return the bytes consumed.  A protocol
@@ -1547,10 +1576,8 @@ cdef class FrameDecoder:
         finally:
             if have_view:
                 PyBuffer_Release(&view)
-        if self._start == self._end and self._cap > 65536:
-            free(self._buf)
-            self._buf = NULL
-            self._start = self._end = self._cap = 0
+        if self._cap > _KEEP_CAPACITY:
+            self._compact()
         if self._err is not None:
             err = self._err
             self._err = None

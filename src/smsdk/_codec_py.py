@@ -690,6 +690,8 @@ class FrameDecoder:
             )
         if not isinstance(chunk, (bytes, bytearray, memoryview)):
             raise TypeError(f"expected bytes, bytearray or memoryview, not {type(chunk).__name__}")
+        if type(chunk) is memoryview and not chunk.c_contiguous:
+            chunk = chunk.tobytes()  # as the compiled twin: any 1-D slice of bytes is accepted
         buf = self._buf
         buf += chunk
         out: list = []
@@ -719,7 +721,23 @@ class FrameDecoder:
                 break
         if pos:
             del buf[:pos]
+            if len(buf) * 4 <= _alloc(buf) and _alloc(buf) > _KEEP_CAPACITY:
+                self._buf = bytearray(buf)  # give a big chunk's memory back (as the compiled twin)
         if err is not None:
             err.pdus = out
             raise err
         return out
+
+    def __sizeof__(self) -> int:
+        """The object plus its buffer's allocation (``sys.getsizeof`` reads this)."""
+        return object.__sizeof__(self) + self._buf.__sizeof__()
+
+
+# Above this many bytes a decoder's buffer shrinks back to what it holds once a feed is done.
+_KEEP_CAPACITY = 65536
+_EMPTY_BYTEARRAY_SIZE = bytearray().__sizeof__()
+
+
+def _alloc(buf: bytearray) -> int:
+    """Bytes allocated for ``buf`` (its __sizeof__ counts the allocation, not the length)."""
+    return buf.__sizeof__() - _EMPTY_BYTEARRAY_SIZE

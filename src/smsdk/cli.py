@@ -11,8 +11,10 @@ Commands:
   (Ctrl-C stops it); ``--fault-proxy`` puts a fault-injecting proxy in front of it.
 * ``smsdk send --host H --port P --account A --password W (--to N ... | --to-file F) TEXT`` —
   send, wait for the status reports, print one line (or one JSON object) per recipient.
-  Exit status: 0 every recipient delivered; 1 some were not (or still pending at --wait);
-  2 usage error; 3 could not log in.
+  Exit status: 0 every recipient delivered; 1 some were not, or still had no outcome when
+  --wait ran out (they are printed as ``accepted`` or ``pending``); 2 usage error (a bad
+  argument, a text that cannot be sent); 3 could not log in (refused, nothing listening, or
+  no login within --login-timeout).
 * ``smsdk send --via http --enterprise-id E --account EXT …`` — the same over the HTTP interface
   (reports by ``/queryrptbyid.sms``); ``smsdk push-receiver --port N`` prints PUSH events.
 * ``smsdk conformance [--target HOST:PORT --account A --password W] [--json FILE]
@@ -181,7 +183,9 @@ def plan(text: str, signature: str, mode: str, recipients: int, as_json: bool) -
               help="The account's rate limit, SMS per second (the SDK paces below it).")
 @click.option("--group-send-limit", type=click.IntRange(1, 99), default=5, show_default=True)
 @click.option("--wait", type=click.FloatRange(min=0), default=60.0, show_default=True,
-              help="Seconds to wait for status reports before printing.")
+              help="Seconds to wait for status reports before printing (the rest: accepted / pending).")
+@click.option("--login-timeout", type=click.FloatRange(min=0, min_open=True), default=30.0, show_default=True,
+              help="Seconds to connect and log in before giving up (exit status 3).")
 @click.option("--json", "as_json", is_flag=True, help="Print one JSON object.")
 @click.option("--via", type=click.Choice(["empp", "http"]), default="empp", show_default=True,
               help="EMPP long connection, or the HTTP interface (port 8000 unless --port; --account "
@@ -189,7 +193,7 @@ def plan(text: str, signature: str, mode: str, recipients: int, as_json: bool) -
 @click.option("--enterprise-id", default=None, help="HTTP: the enterprise id (eid).")
 def send(text: str, host: str, port: int, account: str, password: str, dialect: str, signature: str,
          service_id: str, src_id: str | None, to: tuple[str, ...], to_file, rate: float,
-         group_send_limit: int, wait: float, as_json: bool, via: str = "empp",
+         group_send_limit: int, wait: float, login_timeout: float, as_json: bool, via: str = "empp",
          enterprise_id: str | None = None) -> None:
     """Send TEXT to the recipients and report one outcome per recipient."""
     from smsdk import cli_send
@@ -206,6 +210,7 @@ def send(text: str, host: str, port: int, account: str, password: str, dialect: 
         host=host, port=port, account=account, password=password, dialect=dialect,
         signature=signature, service_id=service_id, src_id=src_id, text=text,
         recipients=recipients, rate=rate, group_send_limit=group_send_limit, wait=wait,
+        login_timeout=login_timeout,
         progress=not as_json and sys.stderr.isatty(),
     )
     code = cli_send.run(job, as_json=as_json)

@@ -15,7 +15,7 @@ from collections.abc import Awaitable, Callable
 from typing import Any
 
 from twisted.internet import defer, task
-from twisted.internet.error import TimeoutError as TwistedTimeout
+from twisted.internet.error import ConnectionRefusedError
 
 from smsdk.dispatch import DispatchSettings, Submission
 from smsdk.errors import PlanError
@@ -70,19 +70,25 @@ async def _send(reactor: Any, job: SendJob, *, as_json: bool) -> int:
     from smsdk.client import Client
 
     started = time.monotonic()
-    client = Client(
-        job.host, job.port, account=job.account, password=job.password, dialect=job.dialect,
-        signature=job.signature, service_id=job.service_id, src_id=job.src_id, reactor=reactor,
-        dispatch_settings=DispatchSettings(rate=job.rate, group_send_limit=job.group_send_limit),
-    )
+    try:
+        client = Client(
+            job.host, job.port, account=job.account, password=job.password, dialect=job.dialect,
+            signature=job.signature, service_id=job.service_id, src_id=job.src_id, reactor=reactor,
+            dispatch_settings=DispatchSettings(rate=job.rate, group_send_limit=job.group_send_limit),
+        )
+    except (TypeError, ValueError) as exc:
+        _err(str(exc))
+        return EXIT_USAGE
     try:
         await client.start().addTimeout(job.login_timeout, reactor)
     except LoginError as exc:
         _err(f"login refused: {exc}")
         await client.stop()
         return EXIT_LOGIN
-    except (TwistedTimeout, defer.CancelledError):
-        _err(f"could not log in to {job.host}:{job.port} within {job.login_timeout:g} s")
+    except defer.TimeoutError:
+        why = client.last_connect_error or client.login_error
+        reason = f": {_describe(why)}" if why is not None else " (connected, but no login answer)"
+        _err(f"could not log in to {job.host}:{job.port} within {job.login_timeout:g} s{reason}")
         await client.stop()
         return EXIT_LOGIN
     try:
@@ -93,18 +99,27 @@ async def _send(reactor: Any, job: SendJob, *, as_json: bool) -> int:
         return EXIT_USAGE
 
     progress = _Progress(submission, reactor) if job.progress else None
+    done: defer.Deferred[Any] = defer.Deferred()
+    submission.add_done_callback(lambda _: done.called or done.callback(None))
     try:
-        await submission.deferred.addTimeout(job.wait, reactor)
-    except (TwistedTimeout, defer.CancelledError):
-        pass  # print what we have; the rest is pending
+        await done.addTimeout(job.wait, reactor)
+    except defer.TimeoutError:
+        pass  # print what we have: the others are still accepted (awaiting a report) or pending
     finally:
         if progress is not None:
             progress.close()
+    rows = _rows(submission)  # before stop(), which cancels whatever is still open
     await client.stop()
     elapsed = time.monotonic() - started
-    _print(submission, elapsed, as_json=as_json)
-    every = all(o.ok for o in submission.outcomes.values()) and submission.done
+    _print(submission, rows, elapsed, as_json=as_json)
+    every = all(row["state"] == "delivered" for row in rows)
     return EXIT_ALL_DELIVERED if every else EXIT_NOT_ALL_DELIVERED
+
+
+def _describe(error: BaseException) -> str:
+    if isinstance(error, ConnectionRefusedError):
+        return "connection refused (nothing listening there?)"
+    return str(error) or type(error).__name__
 
 
 class _Progress:
@@ -135,7 +150,8 @@ class _Progress:
         self.bar.stop()
 
 
-def _print(submission: Submission, elapsed: float, *, as_json: bool) -> None:
+def _rows(submission: Submission) -> list[dict[str, Any]]:
+    """One row per recipient: its outcome, or ``accepted`` / ``pending`` while it has none."""
     rows = []
     for number in list(submission.outcomes) + [
         n for n in submission.recipients if n not in submission.outcomes
@@ -144,16 +160,22 @@ def _print(submission: Submission, elapsed: float, *, as_json: bool) -> None:
         if outcome is None:
             state = "accepted" if number in submission.accepted else "pending"
             rows.append({"recipient": number, "state": state, "status": "", "detail": "no final outcome yet",
-                         "msg_ids": []})
+                         "msg_ids": [], "possible_duplicate": False})
         else:
             rows.append({"recipient": number, "state": outcome.state.value, "status": outcome.status,
-                         "detail": outcome.detail, "msg_ids": list(outcome.msg_ids)})
+                         "detail": outcome.detail, "msg_ids": list(outcome.msg_ids),
+                         "possible_duplicate": outcome.possible_duplicate})
+    return rows
+
+
+def _print(submission: Submission, rows: list[dict[str, Any]], elapsed: float, *, as_json: bool) -> None:
     counts: dict[str, int] = {}
     for row in rows:
         counts[row["state"]] = counts.get(row["state"], 0) + 1
     if as_json:
         print(json.dumps({"outcomes": rows, "counts": counts, "elapsed_seconds": round(elapsed, 3),
                           "duplicates_dropped": submission.duplicates_dropped,
+                          "possible_duplicates": sum(r["possible_duplicate"] for r in rows),
                           "sms_per_recipient": submission.plan.sms_per_recipient},
                          ensure_ascii=False))
         return

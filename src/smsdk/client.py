@@ -15,10 +15,29 @@ Example (Twisted)::
 From asyncio (with Twisted's asyncio reactor installed) ``await
 submission.deferred.asFuture(loop)``; see docs/client.md.
 
-The client keeps one EMPP (or CMPP) connection, reconnects with backoff through
-:class:`twisted.application.internet.ClientService`, and never reconnects after a login
-refused for good (wrong credentials or version) or a TERMINATE from the platform unless
-``reconnect_after_terminate=True``.
+The client keeps one EMPP (or CMPP) connection and reconnects with backoff through
+:class:`twisted.application.internet.ClientService`.
+
+Every recipient ends with exactly one outcome (docs/client.md has the table):
+
+* ``stop()`` (optionally ``stop(drain=True)``: send what is queued first), a TERMINATE from
+  the platform (unless ``reconnect_after_terminate=True``) and a login refused for good
+  (wrong credentials or version) stop the client for good.  Every recipient still without an
+  outcome then gets the state ``cancelled`` (those the platform accepted keep their Msg_Ids
+  and say they still awaited a report), ``submission.deferred`` fires, and ``send()`` raises
+  :class:`~smsdk.errors.ClientStopped`.
+* Link loss: a SUBMIT written but unanswered when the link drops (or unanswered after
+  ``max_attempts`` sends) follows ``DispatchSettings.on_link_loss``: ``"resubmit"`` (the
+  default, at-least-once) sends it again after reconnecting, ``"fail"`` (at-most-once) fails
+  its recipients with status ``LINKLOSS``.
+* Possible duplicates: a recipient whose SUBMIT may have been accepted more than once (the
+  session sent it again after ``response_timeout``, or it was resubmitted after a link loss
+  while the first copy's fate was unknown) has ``outcome.possible_duplicate`` set and is
+  counted in ``submission.possible_duplicates`` and ``client.dispatcher.possible_duplicates``.
+* A status report for a recipient whose outcome is already final (the platform resent it
+  after a link drop) is ignored and counted in ``client.dispatcher.ignored_reports``.
+
+Bad arguments are refused at construction (TypeError / ValueError naming the argument).
 """
 
 from __future__ import annotations
@@ -36,11 +55,13 @@ from twisted.internet import defer
 from twisted.internet.endpoints import HostnameEndpoint
 from twisted.internet.interfaces import IStreamClientEndpoint
 from twisted.internet.protocol import Factory
+from zope.interface import implementer
 
 from smsdk import codec, numbers, text
 from smsdk._layouts import Dialect
 from smsdk.china_time import CHINA
-from smsdk.dispatch import Dispatcher, DispatchSettings, Submission
+from smsdk.dispatch import Dispatcher, DispatchSettings, Submission, SubmitJob, check_submit_fields
+from smsdk.errors import ClientStopped
 from smsdk.session import (
     Bound,
     DeliverReceived,
@@ -50,6 +71,7 @@ from smsdk.session import (
     LoginRefused,
     RequestAbandoned,
     RequestExpired,
+    RequestResent,
     ResponseReceived,
     Role,
     Session,
@@ -103,26 +125,54 @@ class Client:
         mo_timeout: float = 180.0,
         rng: random.Random | None = None,
     ) -> None:
-        if reactor is None:
-            from twisted.internet import reactor as default_reactor
-
-            reactor = default_reactor
-        self.reactor = reactor
         self.dialect = _dialect(dialect)
-        self.account = account
-        self._password = password
+        _check_login(self.dialect, account, password)
+        _check_types(host=(host, (str, type(None))), signature=(signature, str),
+                     service_id=(service_id, str), src_id=(src_id, (str, type(None))),
+                     session_settings=(session_settings, (SessionSettings, type(None))),
+                     dispatch_settings=(dispatch_settings, (DispatchSettings, type(None))),
+                     reconnect_after_terminate=(reconnect_after_terminate, bool),
+                     mo_timeout=(mo_timeout, (int, float)), rng=(rng, (random.Random, type(None))))
+        for name, value in (("wallclock", wallclock), ("retry_policy", retry_policy),
+                            ("login_retry_policy", login_retry_policy), ("on_mo", on_mo),
+                            ("on_report", on_report)):
+            if value is not None and not callable(value):
+                raise TypeError(f"{name} must be callable or None, not {type(value).__name__}")
+        if not mo_timeout > 0 or isinstance(mo_timeout, bool):
+            raise ValueError(f"mo_timeout must be a positive number of seconds, got {mo_timeout!r}")
         if endpoint is None:
             if host is None:
                 raise ValueError("give host and port, or an endpoint")
-            endpoint = HostnameEndpoint(reactor, host, port)
-        self._endpoint = endpoint
-        self.session_settings = session_settings or SessionSettings()
+            if isinstance(port, bool) or not isinstance(port, int):
+                raise TypeError(f"port must be int, not {type(port).__name__}")
+            if not 1 <= port <= 65535:
+                raise ValueError(f"port must be in 1..65535, got {port}")
+        elif not IStreamClientEndpoint.providedBy(endpoint):
+            raise TypeError(f"endpoint must provide IStreamClientEndpoint, not {type(endpoint).__name__}")
         base = dispatch_settings or DispatchSettings()
         if src_id is None and not base.src_id:
             src_id = account if self.dialect == Dialect.EMPP else ""
         if src_id is not None or service_id:
             base = replace(base, src_id=src_id if src_id is not None else base.src_id,
                             service_id=service_id or base.service_id)
+        check_submit_fields(self.dialect, src_id=base.src_id, service_id=base.service_id,
+                            src_id_name="src_id" if src_id != account else "src_id (by default the account)")
+        try:
+            text.plan("x", signature=signature, limits=base.limits or text.DEFAULT_LIMITS)
+        except ValueError as exc:  # PlanError: not 【…】, too long, not encodable
+            raise ValueError(f"signature {signature!r} can never be sent: {exc}") from None
+
+        if reactor is None:
+            from twisted.internet import reactor as default_reactor
+
+            reactor = default_reactor
+        self.reactor = reactor
+        self.account = account
+        self._password = password
+        if endpoint is None:
+            endpoint = HostnameEndpoint(reactor, host, port)
+        self._endpoint = _RecordingEndpoint(endpoint, self)
+        self.session_settings = session_settings or SessionSettings()
         self.dispatcher = Dispatcher(self.dialect, base, now=reactor.seconds(), rng=rng, signature=signature)
         self._wallclock = wallclock or (lambda: datetime.now(CHINA))
         self._reconnect_after_terminate = reconnect_after_terminate
@@ -131,7 +181,13 @@ class Client:
         self._reassembler = text.Reassembler(timeout=mo_timeout)
         self._protocol: SessionProtocol | None = None
         self._started: defer.Deferred[None] | None = None
-        self._stopping = False
+        self._stopping = False             # no reconnecting (set when a stop begins)
+        self.stopped_because: str | None = None  # why the client stopped (send() then raises)
+        self._stop_done: defer.Deferred[None] | None = None  # stop(): fires once all is done
+        self._shutdown_done: defer.Deferred[None] | None = None  # fires once every outcome is given
+        self._cancelled_all = False        # the dispatcher's leftovers were cancelled
+        self._drain_waiter: defer.Deferred[None] | None = None
+        self.last_connect_error: BaseException | None = None  # why the last TCP connect failed
         self.mo_inbox: deque[MoMessage] = deque(maxlen=10_000)
         self.unmatched_reports: deque[Any] = deque(maxlen=10_000)
         self.kicked_other_session = 0
@@ -147,7 +203,7 @@ class Client:
         # ClientService reconnects after lost or failed TCP connections.  A login refused
         # "for now" (too many logins ...) is a TCP success, so the client backs that off
         # itself: it stops the service and restarts it after login_retry_policy(refusals).
-        self._service = ClientService(endpoint, factory, retryPolicy=self._retry_policy, clock=reactor)
+        self._service = ClientService(self._endpoint, factory, retryPolicy=self._retry_policy, clock=reactor)
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -159,10 +215,60 @@ class Client:
             self._service.startService()
         return self._started
 
+    def stop(self, *, drain: bool = False, timeout: float = 30.0) -> defer.Deferred[None]:
+        """Stop for good: TERMINATE the session (if bound), stop reconnecting, and give every
+        recipient still without an outcome the final state ``cancelled``.  The Deferred fires
+        once that is done, so every ``submission.deferred`` has fired by then.
+
+        ``drain=True`` first waits (at most ``timeout`` seconds) until every queued SUBMIT has
+        been sent and answered; only recipients still awaiting a status report (or whatever
+        the timeout left) are then cancelled.  From the call on, :meth:`send` raises
+        :class:`~smsdk.errors.ClientStopped`.  Calling it again returns the same outcome."""
+        if self._stop_done is None:
+            self.stopped_because = self.stopped_because or "the client stopped"
+            if drain and self._shutdown_done is None:
+                d = self._wait_drained(timeout)
+                d.addCallback(lambda _: self._shutdown("the client stopped"))
+            else:
+                d = self._shutdown("the client stopped")
+            self._stop_done = d
+        return _follow(self._stop_done)
+
+    @property
+    def stopped(self) -> bool:
+        """True once the client is stopping or stopped for good (send() raises)."""
+        return self.stopped_because is not None
+
+    def _wait_drained(self, timeout: float) -> defer.Deferred[None]:
+        waiter: defer.Deferred[None] = defer.Deferred()
+        self._drain_waiter = waiter
+        timer = self.reactor.callLater(timeout, self._drained)
+        waiter.addBoth(lambda r: (timer.cancel() if timer.active() else None, r)[1])
+        self._pump()  # (also checks whether there is anything to wait for)
+        return waiter
+
+    def _drained(self) -> None:
+        waiter, self._drain_waiter = self._drain_waiter, None
+        if waiter is not None and not waiter.called:
+            waiter.callback(None)
+
+    def _is_drained(self) -> bool:
+        if self.dispatcher.next_ready_time(self.reactor.seconds()) is not None:
+            return False  # something is still queued
+        proto = self._protocol
+        return proto is None or proto.session is None or proto.session.in_flight == 0
+
+    def _shutdown(self, why: str) -> defer.Deferred[None]:
+        """Stop for good (see :meth:`stop`), once; ``why`` goes into the cancelled outcomes."""
+        if self._shutdown_done is None:
+            self._shutdown_done = self._shut_down(why)
+        return _follow(self._shutdown_done)
+
     @defer.inlineCallbacks
-    def stop(self) -> Any:
-        """TERMINATE the session (if bound) and stop reconnecting."""
+    def _shut_down(self, why: str) -> Any:
+        self.stopped_because = self.stopped_because or why
         self._stopping = True
+        self._drained()
         for call in (self._restart_call, self._offline_call):
             if call is not None and call.active():
                 call.cancel()
@@ -170,7 +276,21 @@ class Client:
         if proto is not None and proto.session is not None:
             proto.session.terminate(self.reactor.seconds())
             proto.flush()
-        yield self._service.stopService()
+        try:
+            yield self._service.stopService()  # fires once the connection is closed
+        except Exception:  # pragma: no cover - stopping must reach the outcomes below
+            log.exception("stopping the connection service failed")
+        self._cancel_leftovers()
+        if self._started is not None and not self._started.called:
+            self._started.errback(ClientStopped(f"{self.stopped_because} before the first login"))
+
+    def _cancel_leftovers(self) -> None:
+        """Every recipient still without an outcome gets ``cancelled`` (and any resubmission
+        queued by a late event of the closed connection too)."""
+        self._cancelled_all = True
+        cancelled = self.dispatcher.cancel_all(self.stopped_because or "the client stopped")
+        if cancelled:
+            log.info("%d recipients cancelled: %s", cancelled, self.stopped_because)
 
     @property
     def bound(self) -> bool:
@@ -184,8 +304,12 @@ class Client:
         """Queue ``text_`` for every number in ``to``.  Returns at once; the submission's
         ``outcomes`` fill in and ``submission.deferred`` fires when all are final.
 
-        Raises :class:`~smsdk.errors.PlanError` for a text that cannot be sent and
-        :class:`~smsdk.dispatch.Backpressure` when too many recipients await outcomes."""
+        ``to`` is a list (or any iterable) of numbers; a bare string is refused (TypeError).
+        Raises :class:`~smsdk.errors.PlanError` for a text that cannot be sent,
+        :class:`~smsdk.dispatch.Backpressure` when too many recipients await outcomes and
+        :class:`~smsdk.errors.ClientStopped` once the client is stopped."""
+        if self.stopped_because is not None:
+            raise ClientStopped(f"cannot send: {self.stopped_because}")
         submission = self.dispatcher.add(text_, to, signature=signature, at=at, src_id=src_id,
                                          now=self.reactor.seconds())
         self._pump()
@@ -235,6 +359,9 @@ class Client:
             elif isinstance(event, LateResponse):
                 if isinstance(event.response, codec.SubmitResp):
                     self.dispatcher.on_late_submit_resp(event.tag, event.response, now)
+            elif isinstance(event, RequestResent):
+                if type(event.tag) is SubmitJob:
+                    self.dispatcher.on_submit_resent(event.tag)
             elif isinstance(event, RequestExpired):
                 self._on_lost(event.tag, f"no response after {event.attempts} sends", now)
             elif isinstance(event, RequestAbandoned):
@@ -244,15 +371,20 @@ class Client:
             elif isinstance(event, LoginRefused):
                 self._on_login_refused(event.error)
             elif isinstance(event, Terminated):
-                if event.by_peer and not self._reconnect_after_terminate and not self._stopping:
+                if proto is not self._protocol:
+                    # a late TERMINATE of a connection already replaced: not this client's end
+                    log.info("ignoring a TERMINATE on an old connection")
+                elif event.by_peer and not self._reconnect_after_terminate and not self._stopping:
                     log.warning("the platform sent TERMINATE; not reconnecting")
-                    self._service.stopService()
+                    self._shutdown("the platform sent TERMINATE")
             elif isinstance(event, LinkDead):
                 (log.debug if self._stopping else log.warning)("link dead: %s", event.reason)
             elif isinstance(event, Unauthorized):
                 log.error("the platform refuses command 0x%08x for this account", event.command_id)
         if proto.session is not None and proto.session.state is SessionState.CLOSED and proto is self._protocol:
             self._protocol = None
+        if self._cancelled_all and self.dispatcher.tracked:
+            self._cancel_leftovers()  # a resubmission queued by the closing connection's events
         self._pump()
 
     # -- event handling ----------------------------------------------------------------------
@@ -269,12 +401,13 @@ class Client:
 
     def _on_login_refused(self, error: LoginError) -> None:
         self.login_error = error
-        stopped = self._service.stopService()
         if not error.retryable:
             log.error("%s; not reconnecting", error)
             if self._started is not None and not self._started.called:
                 self._started.errback(error)
+            self._shutdown(f"the login was refused for good ({error})")
             return
+        stopped = self._service.stopService()
         delay = self._login_retry_policy(self._login_refusals)
         self._login_refusals += 1
         log.warning("%s; logging in again in %.1f s", error, delay)
@@ -339,16 +472,18 @@ class Client:
         proto = self._protocol
         if proto is None or proto.session is None:
             self._arm_offline_timer()
-            return
-        session = proto.session
-        now = self.reactor.seconds()
-        while session.can_send:
-            job = self.dispatcher.pop_ready(now)
-            if job is None:
-                break
-            session.send(job.pdu, now, tag=job)
-            job.sent_at = now
-        proto.flush()
+        else:
+            session = proto.session
+            now = self.reactor.seconds()
+            while session.can_send:
+                job = self.dispatcher.pop_ready(now)
+                if job is None:
+                    break
+                session.send(job.pdu, now, tag=job)
+                job.sent_at = now
+            proto.flush()
+        if self._drain_waiter is not None and self._is_drained():
+            self._drained()
 
 
     def _arm_offline_timer(self) -> None:
@@ -369,6 +504,65 @@ class Client:
         self._offline_call = None
         self.dispatcher.on_timer(self.reactor.seconds())
         self._pump()
+
+
+@implementer(IStreamClientEndpoint)
+class _RecordingEndpoint:
+    """The client's endpoint, keeping why the last connection attempt failed
+    (``client.last_connect_error``: nothing listening, no route, DNS ...)."""
+
+    def __init__(self, endpoint: IStreamClientEndpoint, client: Client) -> None:
+        self._endpoint = endpoint
+        self._client = client
+
+    def connect(self, factory: Any) -> defer.Deferred[Any]:
+        def connected(proto: Any) -> Any:
+            self._client.last_connect_error = None
+            return proto
+
+        def failed(failure: Any) -> Any:
+            self._client.last_connect_error = failure.value
+            return failure
+
+        return self._endpoint.connect(factory).addCallbacks(connected, failed)
+
+
+def _follow(d: defer.Deferred[Any]) -> defer.Deferred[None]:
+    """A new Deferred that fires with None when ``d`` does (``d`` keeps its own result)."""
+    out: defer.Deferred[None] = defer.Deferred()
+
+    def fire(result: Any) -> Any:
+        out.callback(None)
+        return result
+
+    d.addBoth(fire)
+    return out
+
+
+def _check_types(**values: tuple[Any, type | tuple[type, ...]]) -> None:
+    for name, (value, kinds) in values.items():
+        if not isinstance(value, kinds):
+            wanted = " or ".join(k.__name__ for k in (kinds if isinstance(kinds, tuple) else (kinds,)))
+            raise TypeError(f"{name} must be {wanted.replace('NoneType', 'None')}, not {type(value).__name__}")
+
+
+def _check_login(dialect: Dialect, account: object, password: object) -> None:
+    """Refuse an account or password that could never be put in a CONNECT."""
+    if not isinstance(account, str):
+        raise TypeError(f"account must be str, not {type(account).__name__}")
+    if not isinstance(password, (str, bytes)):
+        raise TypeError(f"password must be str or bytes, not {type(password).__name__}")
+    if not account:
+        raise ValueError("account must not be empty")
+    if isinstance(password, str):
+        try:
+            password.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            raise ValueError(f"password cannot be encoded as UTF-8: {exc}") from None
+    try:
+        codec.encode(codec.build_connect(account, b"", 101000000, dialect), 1, dialect)
+    except (TypeError, ValueError) as exc:
+        raise ValueError(f"account {account!r} cannot be sent ({dialect.name} CONNECT): {exc}") from None
 
 
 def _dialect(value: Dialect | str) -> Dialect:

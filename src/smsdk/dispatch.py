@@ -8,7 +8,9 @@ happens to SUBMITs in flight when the link drops.  Like the session it has no cl
 and does no I/O: the transport asks it for the next SUBMIT when the window and the bucket
 allow, and feeds it responses, reports and timer ticks.
 
-Guarantee: every recipient of every message ends with exactly one :class:`Outcome`.
+Guarantee: every recipient of every message ends with exactly one :class:`Outcome`, and
+every recipient whose SUBMIT may have been accepted more than once is flagged
+(``Outcome.possible_duplicate``) and counted.
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ import enum
 import random
 from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -37,6 +39,7 @@ class OutcomeState(enum.Enum):
     FAILED = "failed"         # refused by the platform, or a report other than DELIVRD
     EXPIRED = "expired"       # accepted, but no report within report_timeout
     REJECTED = "rejected"     # refused by the SDK itself (invalid / PHS number): never sent
+    CANCELLED = "cancelled"   # the client stopped (stop(), or the platform's TERMINATE) first
 
 
 @dataclass(frozen=True)
@@ -48,6 +51,10 @@ class Outcome:
     status: str = ""          # report Stat (DELIVRD, DTBLACK, CA:0001 ...) or "R<result>"
     detail: str = ""          # a sentence for people
     msg_ids: tuple[str, ...] = ()  # hex ids of the parts the platform accepted
+    # True when a SUBMIT of this recipient may have been accepted more than once (it was
+    # sent again by the session after response_timeout, or resubmitted after a link loss
+    # while the first copy's fate was unknown): the handset may get the message twice.
+    possible_duplicate: bool = False
 
     @property
     def ok(self) -> bool:
@@ -59,8 +66,11 @@ class Backpressure(SmsdkError):
 
 
 class OnLinkLoss(enum.Enum):
-    RESUBMIT = "resubmit"   # at-least-once: SUBMITs unanswered when the link drops are sent again
-    FAIL = "fail"           # at-most-once: their recipients fail with an explicit reason
+    """What happens to a SUBMIT that got no SUBMIT_RESP: the link dropped while it was in
+    flight, or it expired after ``max_attempts`` sends (``DispatchSettings.on_link_loss``)."""
+
+    RESUBMIT = "resubmit"   # at-least-once: sent again after reconnecting; flagged possible_duplicate
+    FAIL = "fail"           # at-most-once: its recipients fail (status LINKLOSS), never sent again
 
 
 @dataclass(frozen=True)
@@ -78,6 +88,8 @@ class DispatchSettings:
     max_resubmits: int = 20             # 10004/10005/link-loss retries of one SUBMIT before failing
     max_tracked: int = 1_000_000        # recipients without an outcome yet (backpressure above)
     early_report_memory: float = 300.0  # keep reports that arrive before their SUBMIT_RESP
+    final_report_memory: int = 200_000  # Msg_Ids of finished recipients remembered (the newest
+                                        # half at least), so that a repeated report is ignored
     src_id: str = ""                    # default Src_Id (the account number, optional extension)
     service_id: str = ""
     registered_delivery: int = 1
@@ -89,6 +101,8 @@ class DispatchSettings:
             raise ValueError("rate must be positive")
         if self.long_mode not in ("concat", "pieces"):
             raise ValueError("long_mode must be 'concat' or 'pieces'")
+        if self.final_report_memory < 2:
+            raise ValueError("final_report_memory must be at least 2")
         object.__setattr__(self, "on_link_loss", OnLinkLoss(self.on_link_loss))
 
 
@@ -99,19 +113,21 @@ class Submission:
                  plan: Any, rejected: Iterable[numbers.Checked], duplicates: int) -> None:
         self.message_id = message_id
         self.text = text_
-        self.recipients = recipients
+        self.recipients = recipients  # the valid numbers, normalised, in first-seen order
         self.plan = plan
+        # inputs dropped as repeats: a number seen again after normalisation (sent once), or
+        # an invalid input given again verbatim (one rejected outcome)
         self.duplicates_dropped = duplicates
+        # recipients flagged Outcome.possible_duplicate (their SUBMIT may have been accepted twice)
+        self.possible_duplicates = 0
         self.outcomes: dict[str, Outcome] = {}
         self.accepted: set[str] = set()
         self._callbacks: list[Callable[[Submission], None]] = []
         self._deferred: Any = None
-        for checked in rejected:
-            key = checked.given
-            if key in self.outcomes:  # the same bad input twice: one outcome
-                continue
+        for checked in rejected:  # (numbers.check_all gives each refused input once)
             assert checked.rejection is not None
-            self.outcomes[key] = Outcome(key, OutcomeState.REJECTED, "", checked.rejection.value)
+            self.outcomes[checked.given] = Outcome(checked.given, OutcomeState.REJECTED, "",
+                                                   checked.rejection.value)
         self._expected = len(recipients) + len(self.outcomes)
 
     @property
@@ -145,6 +161,18 @@ class Submission:
         else:
             self._callbacks.append(callback)
 
+    def outcome(self, recipient: object) -> Outcome | None:
+        """The outcome of ``recipient`` written any way it was given (``"+86 138-0013-8000"``
+        finds ``"13800138000"``), or None while it has none."""
+        checked = numbers.check(recipient)
+        return self.outcomes.get(checked.number if checked.number is not None else checked.given)
+
+    def _reflag(self, number: str) -> None:
+        """Flag an outcome that was final before its possible duplicate became known."""
+        outcome = self.outcomes.get(number)
+        if outcome is not None and not outcome.possible_duplicate:
+            self.outcomes[number] = replace(outcome, possible_duplicate=True)
+
     def _resolve(self, outcome: Outcome) -> bool:
         if outcome.recipient in self.outcomes:
             return False
@@ -167,6 +195,7 @@ class _Recipient:
     delivered_parts: int = 0
     msg_ids: list[bytes] = field(default_factory=list)  # raw ids of the accepted parts
     done: bool = False
+    possible_duplicate: bool = False
 
 
 @dataclass(slots=True)
@@ -181,6 +210,10 @@ class SubmitJob:
     cancelled: bool = False
     accepted: bool = False
     sent_at: float | None = None  # when the transport wrote it (for submit→response latency)
+    # Copies of this SUBMIT the platform may have accepted (possible duplicates):
+    copies: int = 0         # written under the current Sequence_Id (1 + the session's resends)
+    unknown: int = 0        # written earlier, never answered: their fate is unknown
+    accepted_copies: int = 0  # answered "accepted"
 
     @property
     def cost(self) -> int:
@@ -203,12 +236,21 @@ class Dispatcher:
         self._by_msgid: dict[bytes, tuple[_Recipient, bytes | None]] = {}
         self._expiries: deque[tuple[float, _Recipient]] = deque()
         self._early_reports: OrderedDict[bytes, tuple[float, Any]] = OrderedDict()
+        # Msg_Id keys of recipients already final: a report for one of these is a repeat (the
+        # platform resent it after a link drop) or came after the outcome (expired, cancelled);
+        # it is counted and ignored.  Two generations of final_report_memory / 2 keys each: the
+        # newest final_report_memory / 2 at least are remembered, never more than the setting.
+        self._final_ids: set[bytes] = set()
+        self._final_ids_old: set[bytes] = set()
+        self._final_generation = max(1, self.settings.final_report_memory // 2)
+        self.ignored_reports = 0
         self._tracked = 0
         self._next_message_id = 1
         self._udh_reference = 0
         self._busy_backoff = 0.0
         self._busy_until = now
         self.unmatched_reports: deque[Any] = deque(maxlen=10_000)
+        # recipients flagged Outcome.possible_duplicate (a SUBMIT maybe accepted twice)
         self.possible_duplicates = 0
         # seconds from writing a SUBMIT to its SUBMIT_RESP (most recent 100 000), for monitoring
         self.response_latencies: deque[float] = deque(maxlen=100_000)
@@ -227,13 +269,17 @@ class Dispatcher:
     def add(self, text_: str, to: Iterable[object], *, signature: str | None = None,
             at: datetime | None = None, src_id: str | None = None, now: float) -> Submission:
         """Plan a message and queue its SUBMITs.  Raises PlanError for a text that cannot be
-        sent, :class:`Backpressure` when too many recipients are tracked already."""
-        checked = numbers.check_all(to)
+        sent, :class:`Backpressure` when too many recipients are tracked already, and
+        TypeError when ``to`` is not a collection of numbers (a bare string is refused: it
+        would be a list of one-character "numbers")."""
+        checked = numbers.check_all(_recipient_list(to))
         if self._tracked + len(checked.numbers) > self.settings.max_tracked and self._tracked:
             raise Backpressure(
                 f"{self._tracked} recipients are awaiting outcomes (max_tracked "
                 f"{self.settings.max_tracked}); wait for some to finish"
             )
+        if src_id is not None:
+            check_submit_fields(self.dialect, src_id=src_id)
         signature = self.signature if signature is None else signature
         limits = self.settings.limits or text.DEFAULT_LIMITS
         plan = text.plan(text_, signature=signature, mode=self.settings.long_mode, limits=limits,
@@ -286,6 +332,9 @@ class Dispatcher:
             return None
         job = self._queue.popleft()
         self._bucket.take(job.cost, now)
+        job.copies = 1  # the caller writes it now, under a new Sequence_Id
+        if job.unknown:
+            self._flag(job)  # an earlier copy's fate is unknown: it may have been accepted too
         return job
 
     def _drop_cancelled(self) -> None:
@@ -299,13 +348,24 @@ class Dispatcher:
         """The SUBMIT_RESP of ``job`` (matched by Sequence_Id in the session)."""
         if job.sent_at is not None:
             self.response_latencies.append(now - job.sent_at)
+        code, outcome = submit_result(self.dialect, resp.result)
+        accepted = outcome is SubmitOutcome.ACCEPTED
+        if job.copies != 1 or job.unknown or job.accepted_copies:
+            # the session sent it more than once, or an earlier copy went unanswered: the
+            # copies not answered here may have been accepted as well
+            job.unknown += max(0, job.copies - 1)
+            job.copies = 0
+            job.accepted_copies += accepted
+            if job.accepted_copies + job.unknown >= 2:
+                self._flag(job)
+        else:
+            job.copies = 0
+            job.accepted_copies = accepted
         if job.accepted:
             # a late SUBMIT_RESP already accepted this job and the resubmission went out too:
-            # the platform may deliver twice.  Its reports are not counted a second time.
-            self.possible_duplicates += 1
+            # its reports are not counted a second time (the job is flagged above)
             return
-        code, outcome = submit_result(self.dialect, resp.result)
-        if outcome is SubmitOutcome.ACCEPTED:
+        if accepted:
             self._busy_backoff = 0.0
             self._accepted(job, resp.msg_id, now)
         elif outcome is SubmitOutcome.RATE_LIMITED:
@@ -326,25 +386,50 @@ class Dispatcher:
         else:
             self._fail_job(job, f"R{code.code}", f"refused by the platform: {code.meaning}")
 
+    def on_submit_resent(self, job: SubmitJob) -> None:
+        """The session wrote ``job`` again under the same Sequence_Id (no SUBMIT_RESP within
+        response_timeout): the platform may accept both copies."""
+        job.copies += 1
+        self._flag(job)
+
     def on_late_submit_resp(self, job: SubmitJob, resp: Any, now: float) -> None:
         """A SUBMIT_RESP that arrived after the session gave up on it."""
         code, outcome = submit_result(self.dialect, resp.result)
+        if job.unknown:
+            job.unknown -= 1  # this copy's fate is known now
         if outcome is not SubmitOutcome.ACCEPTED:
             return  # it was refused anyway; what we did since stands
+        job.accepted_copies += 1
+        if job.accepted_copies + job.unknown + job.copies >= 2:
+            self._flag(job)  # a resubmission is out (or was answered) too
         if job.accepted:
-            self.possible_duplicates += 1
             return
         job.cancelled = True  # if queued for resubmission: accepted after all, do not resend
         self._accepted(job, resp.msg_id, now)
 
     def on_submit_lost(self, job: SubmitJob, reason: str, now: float) -> None:
         """The SUBMIT got no response (expired after N sends, or the link dropped)."""
+        job.unknown += job.copies
+        job.copies = 0
+        if job.accepted_copies + job.unknown >= 2:
+            self._flag(job)
         if job.accepted or job.cancelled:
             return
         if self.settings.on_link_loss is OnLinkLoss.RESUBMIT:
             self._retry(job, "LINKLOSS", reason, now)
         else:
             self._fail_job(job, "LINKLOSS", f"no SUBMIT_RESP ({reason}); it may or may not have been accepted")
+
+    def _flag(self, job: SubmitJob) -> None:
+        """Flag ``job``'s recipients as possible duplicates (each counted once)."""
+        for recipient in job.recipients:
+            if recipient.possible_duplicate:
+                continue
+            recipient.possible_duplicate = True
+            self.possible_duplicates += 1
+            recipient.submission.possible_duplicates += 1
+            if recipient.done:
+                recipient.submission._reflag(recipient.number)
 
     def _gave_up(self, job: SubmitJob, status: str, meaning: str) -> bool:
         """Fail the job's recipients when it has been resubmitted max_resubmits times already."""
@@ -365,7 +450,7 @@ class Dispatcher:
         for recipients in (job.recipients[half:], job.recipients[:half]):  # front: first half first
             pdu = job.pdu.replace(dest_terminal_id=tuple(r.number for r in recipients))
             self._queue.appendleft(SubmitJob(job.submission, recipients, job.part, pdu,
-                                             resubmits=job.resubmits + 1))
+                                             resubmits=job.resubmits + 1, unknown=job.unknown))
 
     def _accepted(self, job: SubmitJob, raw_msg_id: bytes, now: float) -> None:
         job.accepted = True
@@ -419,6 +504,9 @@ class Dispatcher:
         still to come, and listed in ``unmatched_reports``)."""
         key = report.msg_id[:8]  # EMPP: bytes 0-7 carry the id (FAQ-2.5.1); CMPP ids are 8 bytes
         if key not in self._by_msgid:
+            if key in self._final_ids or key in self._final_ids_old:
+                self.ignored_reports += 1  # a repeat, or after the outcome: never a second one
+                return True
             self._early_reports[key] = (now, report)
             self._trim_early(now)
             self.unmatched_reports.append(report)
@@ -428,19 +516,32 @@ class Dispatcher:
 
     def _on_matched_report(self, key: bytes, report: Any) -> None:
         recipient, alias = self._by_msgid.pop(key)
+        final = self._final_ids  # (_remember_final, inline: once per report) a repeat is ignored
+        final.add(key)
+        if len(final) >= self._final_generation:
+            self._final_ids_old, self._final_ids = final, set()
         if alias is not None:
             self._by_msgid.pop(alias, None)
+            self._remember_final(alias)
         if recipient.done:
+            self.ignored_reports += 1
             return
         stat = report.stat
         if stat == DELIVERED_STAT:
             recipient.delivered_parts += 1
             if recipient.delivered_parts >= recipient.parts_total:
-                self._finish(recipient, OutcomeState.DELIVERED, stat, "delivered")
+                # every part's report came: no Msg_Id of it is left to forget
+                self._finish(recipient, OutcomeState.DELIVERED, stat, "delivered", reported=True)
         elif stat == "EXPIRED":
             self._finish(recipient, OutcomeState.EXPIRED, stat, "the platform reported no delivery within 48 h")
         else:
             self._finish(recipient, OutcomeState.FAILED, stat, describe_stat(stat))
+
+    def _remember_final(self, key: bytes) -> None:
+        final = self._final_ids
+        final.add(key)
+        if len(final) >= self._final_generation:
+            self._final_ids_old, self._final_ids = final, set()
 
     def _trim_early(self, now: float) -> None:
         horizon = now - self.settings.early_report_memory
@@ -468,16 +569,91 @@ class Dispatcher:
 
     # -- bookkeeping -------------------------------------------------------------------------
 
-    def _finish(self, recipient: _Recipient, state: OutcomeState, status: str, detail: str) -> None:
+    def _finish(self, recipient: _Recipient, state: OutcomeState, status: str, detail: str,
+                reported: bool = False) -> None:
         if recipient.done:
             return
         recipient.done = True
         self._tracked -= 1
+        if not reported:
+            self._forget_ids(recipient)
         if self.dialect == Dialect.EMPP:
             shown = tuple(raw.hex() for raw in recipient.msg_ids)
         else:
             shown = tuple(str(int.from_bytes(raw, "big")) for raw in recipient.msg_ids)
-        recipient.submission._resolve(Outcome(recipient.number, state, status, detail, shown))
+        recipient.submission._resolve(Outcome(recipient.number, state, status, detail, shown,
+                                              recipient.possible_duplicate))
+
+    def _forget_ids(self, recipient: _Recipient) -> None:
+        """Parts still awaiting a report (expired, failed, cancelled): forget their Msg_Ids,
+        and remember them as final, so that their report, should it come, is ignored."""
+        by_msgid = self._by_msgid
+        for raw in recipient.msg_ids:
+            key = raw[:8]
+            entry = by_msgid.pop(key, None)
+            if entry is not None:
+                self._remember_final(key)
+                if entry[1] is not None:
+                    by_msgid.pop(entry[1], None)
+                    self._remember_final(entry[1])
+
+    # -- stopping ------------------------------------------------------------------------------
+
+    def cancel_all(self, why: str) -> int:
+        """Give every recipient still without an outcome the final state CANCELLED (the
+        client is stopping; ``why`` says why, e.g. "the client stopped").  Recipients whose
+        SUBMITs were all accepted keep their Msg_Ids and say they still awaited a report.
+        Call it once nothing is in flight any more (the connection is closed).  Returns the
+        number of outcomes given."""
+        before = self._tracked
+        queue, self._queue = self._queue, deque()
+        for job in queue:
+            if job.cancelled:
+                continue
+            for recipient in job.recipients:
+                if recipient.done:
+                    continue
+                if job.unknown:
+                    detail = f"{why} before a SUBMIT_RESP; it may or may not have been accepted"
+                elif recipient.msg_ids:
+                    detail = (f"{len(recipient.msg_ids)} of {recipient.parts_total} parts accepted by "
+                              f"the platform; {why} before the rest was sent")
+                else:
+                    detail = f"not sent: {why} first"
+                self._finish(recipient, OutcomeState.CANCELLED, "CANCELLED", detail)
+        expiries, self._expiries = self._expiries, deque()
+        for _, recipient in expiries:
+            self._finish(recipient, OutcomeState.CANCELLED, "CANCELLED",
+                         f"accepted by the platform; {why} before its status report")
+        return before - self._tracked
+
+
+def check_submit_fields(dialect: Dialect, *, src_id: str | None = None, service_id: str | None = None,
+                        src_id_name: str = "src_id") -> None:
+    """Refuse a Src_Id / Service_Id that could never be put in a SUBMIT of ``dialect``
+    (ValueError naming the argument): wrong width, not digits, not encodable."""
+    for name, fields in ((src_id_name, {"src_id": src_id}), ("service_id", {"service_id": service_id})):
+        value = next(iter(fields.values()))
+        if value is None:
+            continue
+        if not isinstance(value, str):
+            raise TypeError(f"{name} must be str, not {type(value).__name__}")
+        try:
+            codec.encode(codec.Submit(dest_terminal_id=("13800138000",), msg_content=b"x", **fields), 1, dialect)
+        except ValueError as exc:
+            raise ValueError(f"{name} {value!r} cannot be sent ({Dialect(dialect).name} SUBMIT): {exc}") from None
+
+
+def _recipient_list(to: object) -> Iterable[object]:
+    """``to`` as given to send(): a collection of numbers, never a bare string or None."""
+    if isinstance(to, (str, bytes, bytearray)):
+        raise TypeError(
+            f"to must be a list (or other iterable) of numbers, not a single {type(to).__name__}: "
+            f"write to=[{to!r}]"
+        )
+    if to is None or not isinstance(to, Iterable):
+        raise TypeError(f"to must be a list (or other iterable) of numbers, not {type(to).__name__}")
+    return to
 
 
 def format_at_time(at: datetime) -> str:

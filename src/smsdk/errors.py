@@ -60,3 +60,8 @@ class MsgIdError(SmsdkError, ValueError):
 
 class ReassemblyError(SmsdkError, ValueError):
     """A concatenated part whose UDH is malformed."""
+
+
+class ClientStopped(SmsdkError):
+    """The client was stopped (``stop()``, a TERMINATE from the platform, or a login refused
+    for good): it sends nothing more.  The message says why."""

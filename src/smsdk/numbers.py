@@ -114,8 +114,10 @@ def carrier(number: str) -> Carrier:
 
 @dataclass(frozen=True)
 class Recipients:
-    """A recipient list after checking: unique numbers in first-seen order, the refusals,
-    and the duplicates that were dropped (each sent once)."""
+    """A recipient list after checking: unique numbers in first-seen order, the refusals
+    (each distinct input once), and the duplicates that were dropped: a valid number seen
+    again after normalisation (it is sent once), or a refused input given again verbatim
+    (it has one refusal).  Every input is in exactly one of the three."""
 
     numbers: tuple[str, ...]
     rejected: tuple[Checked, ...]
@@ -124,13 +126,18 @@ class Recipients:
 
 def check_all(given: Iterable[object]) -> Recipients:
     seen: set[str] = set()
+    refused: set[str] = set()
     numbers: list[str] = []
     rejected: list[Checked] = []
     duplicates: list[Checked] = []
     for item in given:
         checked = check(item)
         if checked.number is None:
-            rejected.append(checked)
+            if checked.given in refused:
+                duplicates.append(checked)
+            else:
+                refused.add(checked.given)
+                rejected.append(checked)
         elif checked.number in seen:
             duplicates.append(checked)
         else:

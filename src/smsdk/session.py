@@ -17,7 +17,8 @@ wrap-around, the window, per-request timeout and resend (T, N), heartbeat (ACTIV
 idle, dead-link detection), answering the peer's ACTIVE_TEST and TERMINATE, answering DELIVER
 with a DELIVER_RESP of the same Sequence_Id (client role), and matching every response to its
 request.  Nothing is dropped silently: a request either gets a ``ResponseReceived``, a
-``RequestExpired`` (no answer after N sends) or a ``RequestAbandoned`` (the link ended first).
+``RequestExpired`` (no answer after N sends) or a ``RequestAbandoned`` (the link ended first),
+and every resend is surfaced as a ``RequestResent``.
 """
 
 from __future__ import annotations
@@ -184,6 +185,18 @@ class UnmatchedResponse:
 
 
 @frozen
+class RequestResent:
+    """A request got no response within response_timeout and was written again under the
+    same Sequence_Id (send number ``attempts``).  The peer may process both copies: for a
+    SUBMIT, the platform may accept it twice."""
+
+    sequence_id: int
+    request: Any
+    tag: Any
+    attempts: int
+
+
+@frozen
 class RequestExpired:
     """No response after ``attempts`` sends; the request left the window."""
 
@@ -241,6 +254,7 @@ Event = Union[
     ResponseReceived,
     LateResponse,
     UnmatchedResponse,
+    RequestResent,
     RequestExpired,
     RequestAbandoned,
     Unauthorized,
@@ -627,6 +641,7 @@ class Session:
                 self._out.append(entry.packet)
                 self.counters.resent += 1
                 self._in_flight[entry.sequence_id] = entry
+                events.append(RequestResent(entry.sequence_id, entry.request, entry.tag, entry.attempts))
             else:
                 self.counters.expired += 1
                 self._remember_expired(entry)

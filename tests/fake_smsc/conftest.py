@@ -7,6 +7,7 @@ from fake_smsc_helpers import config_text
 from twisted.internet.task import Clock
 
 from smsdk_harness.fake_smsc import Platform, load_config
+from smsdk_harness.fake_smsc.simclock import ReactorClock
 
 
 @pytest.fixture
@@ -19,7 +20,7 @@ def make_platform(clock):
     made = []
 
     def make(**sections) -> Platform:
-        p = Platform(load_config(config_text(**sections)), clock)
+        p = Platform(load_config(config_text(**sections)), ReactorClock(clock))
         made.append(p)
         return p
 

@@ -18,6 +18,7 @@ from smsdk.china_time import CHINA
 from smsdk.testing import MemoryEndpoint, flush_all, run_clock
 from smsdk_harness.fake_smsc import Platform, load_config
 from smsdk_harness.fake_smsc.empp_server import EmppServer
+from smsdk_harness.fake_smsc.simclock import ReactorClock
 
 from fake_smsc_helpers import MAIN, MAIN_PW, config_text
 
@@ -100,7 +101,7 @@ def text_submit(text: str, to: tuple[str, ...] = ("13800138000",), **kw: Any) ->
 
 
 def make_platform(clock: task.Clock, **sections: str) -> Platform:
-    return Platform(load_config(config_text(**sections)), clock)
+    return Platform(load_config(config_text(**sections)), ReactorClock(clock))
 
 
 class World:

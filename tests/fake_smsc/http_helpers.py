@@ -12,6 +12,7 @@ from fake_smsc_helpers import MAIN, MAIN_PW, SUB, SUB_PW, config_text
 from smsdk_harness.fake_smsc import Platform, load_config
 from smsdk_harness.fake_smsc.http_server import HttpFrontEnd
 from smsdk_harness.fake_smsc.push import PushSender
+from smsdk_harness.fake_smsc.simclock import ReactorClock
 
 __all__ = ["MAIN", "MAIN_PW", "SUB", "SUB_PW", "World", "md5", "result_of"]
 
@@ -38,7 +39,7 @@ class World:
     def __init__(self, agent: Any = None, enterprise_id: str = "E1", **sections: str) -> None:
         self.clock = Clock()
         text = config_text(**sections).replace('id = "E1"', f'id = "{enterprise_id}"')
-        self.platform = Platform(load_config(text), self.clock)
+        self.platform = Platform(load_config(text), ReactorClock(self.clock))
         self.push = PushSender(self.clock, agent=agent) if agent is not None else None
         self.http = HttpFrontEnd(self.platform, push=self.push)
 

@@ -139,11 +139,16 @@ def test_kicked_login_receives_nothing_more(platform, clock):
     assert old.items == [] and len(new.reports) == 1
 
 
-def test_sink_errors_do_not_break_the_model(platform, clock):
+def test_sink_errors_do_not_break_the_model(platform, clock, caplog):
     class Broken(RecordingSink):
         def deliver(self, item):
             raise RuntimeError("boom")
 
     platform.bind(MAIN, Broken())
-    _report_offline(platform, clock)
+    with caplog.at_level("ERROR", logger="smsdk_harness.fake_smsc"):
+        _report_offline(platform, clock)
     assert platform.counters["sink_errors"] == 1
+    # logged through the standard library (the model has no Twisted logger), with the error
+    (record,) = caplog.records
+    assert record.getMessage() == "a sink's deliver() raised"
+    assert record.exc_info is not None and str(record.exc_info[1]) == "boom"

@@ -11,6 +11,7 @@ from twisted.internet.task import Clock
 from smsdk.text import count
 from smsdk_harness.fake_smsc import Platform, load_config
 from smsdk_harness.fake_smsc.splitting import http_pieces
+from smsdk_harness.fake_smsc.simclock import ReactorClock
 
 CFG = load_config(config_text())
 POOL = [f"1380013{i:04d}" for i in range(12)]
@@ -26,14 +27,14 @@ POOL = [f"1380013{i:04d}" for i in range(12)]
 )
 def test_faq_2_1_7_list_policy_table(policy, eb, ew, pb, number):
     ew = ew - eb  # EB ∩ EW = ∅
-    p = Platform(CFG, Clock())
+    p = Platform(CFG, ReactorClock(Clock()))
     try:
         ent = p.enterprise("E1")
         ent.blacklist, ent.whitelist = set(eb), set(ew)
         p.platform_blacklist = set(pb)
         p.set_switches("E1", list_policy=policy)
         p.submit(MAIN, text_submit("hi", to=(number,)))
-        settle(p.reactor, 2)
+        settle(p.clock.reactor, 2)
         if policy == "blacklist":
             sent = number not in eb and (number not in pb or number in ew)
         else:
@@ -51,7 +52,7 @@ def test_faq_2_1_7_list_policy_table(policy, eb, ew, pb, number):
                 min_size=1, max_size=8))
 def test_every_accepted_recipient_gets_exactly_one_report(batches):
     clock = Clock()
-    p = Platform(CFG, clock)
+    p = Platform(CFG, ReactorClock(clock))
     try:
         expected = []
         for numbers, outcome in batches:

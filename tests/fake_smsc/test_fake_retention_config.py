@@ -4,7 +4,6 @@ defaults, the demo, and errors that name their key."""
 from __future__ import annotations
 
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 from fake_smsc_helpers import MAIN, MOBILE, SUB, config_text, settle, text_submit
@@ -16,8 +15,8 @@ from smsdk_harness.fake_smsc import (
     default_config,
     load_config,
 )
-from smsdk_harness.fake_smsc import timefmt
 from smsdk_harness.fake_smsc.config import DEFAULT_CHECK_ORDER
+from smsdk_harness.fake_smsc.simclock import ReactorClock
 
 DAY = 86400.0
 
@@ -79,7 +78,7 @@ def test_scheduled_records_outlive_retention(platform, clock):
 
 def test_sub_accounts_capped_by_package(clock):
     text = config_text().replace('package = "standard"', 'package = "basic"')
-    p = Platform(load_config(text), clock)
+    p = Platform(load_config(text), ReactorClock(clock))
     try:
         for i in range(2, 6):  # basic: 5 sub-accounts, one exists
             p.add_account("E1", f"0{i}", "pw")
@@ -136,7 +135,7 @@ def test_default_config_is_the_demo(clock):
     assert e.signature == "【示例科技】" and e.service_code == "10657109000001"
     assert not e.unicom and e.blacklist
     assert [a.extension for a in e.accounts] == ["", "01"]
-    p = Platform(cfg, clock)
+    p = Platform(cfg, ReactorClock(clock))
     p.close()
 
 
@@ -147,20 +146,32 @@ def test_example_toml_loads():
     assert load_config(str(path)) == cfg
 
 
-def test_epoch_forms(clock, monkeypatch):
+def test_epoch_forms(clock):
     a = load_config(config_text())
     assert a.epoch == 1714521600.0
     b = load_config(config_text().replace(f'"{"2024-05-01T08:00:00+08:00"}"', "1714521600"))
     assert b.epoch == a.epoch
-    # no epoch: the clock shows the wall-clock time at construction (the wall clock injected)
-    monkeypatch.setattr(timefmt, "_time", SimpleNamespace(time=lambda: 1_800_000_000.0))
-    clock.advance(42.0)
-    p = Platform(load_config(config_text().replace('epoch = "2024-05-01T08:00:00+08:00"', "")), clock)
+
+
+def test_without_an_epoch_the_clock_shows_the_wall_time_read_at_start(clock):
+    clock.advance(50.0)
+    reads = []
+
+    def wall_time() -> float:
+        reads.append(1_800_000_000.0)
+        return 1_800_000_000.0
+
+    cfg = load_config(config_text().replace('epoch = "2024-05-01T08:00:00+08:00"', ""))
+    p = Platform(cfg, ReactorClock(clock), wall_time=wall_time)
     try:
-        assert p.clock.epoch == 1_800_000_000.0 - 42.0
-        assert p.clock.unix() == 1_800_000_000.0
-        clock.advance(8.0)
-        assert p.clock.unix() == 1_800_000_008.0  # then it moves with the reactor only
+        assert p.wall.epoch == 1_800_000_000.0 - 50.0
+        assert p.wall.unix() == 1_800_000_000.0
+        clock.advance(10.0)
+        assert p.wall.unix() == 1_800_000_010.0
+        assert reads == [1_800_000_000.0]  # read once, at construction
+        # a configured epoch wins: the wall time is not read
+        Platform(load_config(config_text()), ReactorClock(clock), wall_time=wall_time).close()
+        assert len(reads) == 1
     finally:
         p.close()
 

@@ -87,6 +87,10 @@ class EmppServerMachine(RuleBasedStateMachine):
         # per raw peer: DELIVERs received and not acked yet, (Sequence_Id, Msg_Id)
         self.unacked: dict[int, list[tuple[int, bytes]]] = {}
         self.acked: set[bytes] = set()
+        # raw peers whose stream lost its framing (a half frame was written and the link stayed
+        # open): what they write next is read as part of another frame, so an "ack" from them
+        # is not an ack
+        self.misaligned: set[int] = set()
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -152,6 +156,8 @@ class EmppServerMachine(RuleBasedStateMachine):
             chunks.append(data[pos:pos + size])
             pos += size
         chunks.append(data[pos:])
+        if "half_frame" in kinds:
+            self.misaligned.add(i)
         for chunk in chunks:
             if raw.closed:
                 break
@@ -165,7 +171,7 @@ class EmppServerMachine(RuleBasedStateMachine):
         i, raw = self._raw(index)
         pending = self.unacked[i]
         session = raw.proto.session
-        if raw.closed or not pending or session.state not in (SessionState.BOUND, SessionState.CLOSING):
+        if raw.closed or not pending or i in self.misaligned or session.state not in (SessionState.BOUND, SessionState.CLOSING):
             return
         conn = self.server._connections[raw.proto]
         for seq, msg_id in pending[:how_many]:

@@ -18,6 +18,7 @@ from fake_smsc_helpers import (
 from smsdk import codes
 from smsdk_harness.fake_smsc import UnknownAccount
 from smsdk_harness.fake_smsc.items import ZERO_MSG_ID
+from smsdk_harness.fake_smsc.simclock import ReactorClock
 
 FIVE = tuple(f"1380013800{i}" for i in range(5))
 SIX = FIVE + ("13800138009",)
@@ -92,7 +93,7 @@ signature = ""
 [[enterprise.accounts]]
 password = "x"
 """)
-    p = Platform(cfg, clock)
+    p = Platform(cfg, ReactorClock(clock))
     try:
         assert p.submit("10657109000009", FakeSubmit(msg_content=b"a" * 140)).result == 0
         assert p.submit("10657109000009", text_submit("字" * 71)).result == 6
@@ -139,7 +140,7 @@ def test_faq_2_1_9_one_bad_number_refuses_the_whole_packet(platform, bad):
     out = platform.submit(MAIN, text_submit("hi", to=(MOBILE, bad)))
     assert out.result == 13
     assert "Dest_terminal_Id[1]" in out.reason
-    settle(platform.reactor)
+    settle(platform.clock.reactor)
     assert platform.handset(MOBILE).messages == []
 
 
@@ -240,7 +241,7 @@ def test_overload_from_config(clock):
     from smsdk_harness.fake_smsc import Platform, load_config
 
     text = config_text().replace("[network]", "[platform.overload]\nwindows = [[0, 10]]\n\n[network]")
-    p = Platform(load_config(text), clock)
+    p = Platform(load_config(text), ReactorClock(clock))
     try:
         assert p.submit(MAIN, text_submit("a")).result == 10005
         clock.advance(10)

@@ -3,9 +3,12 @@ EXPIRED report): firing times, order, interleaving with the clock's other calls,
 
 from __future__ import annotations
 
-from fake_smsc_helpers import MAIN, MOBILE, MOBILE2, RecordingSink, text_submit
+from fake_smsc_helpers import MAIN, MOBILE, MOBILE2, RecordingSink, config_text, text_submit
+from twisted.internet.task import Clock
 
-from smsdk_harness.fake_smsc.model import _check_result
+from smsdk_harness.fake_smsc import Platform, load_config
+from smsdk_harness.fake_smsc.platform_checks import _check_result
+from smsdk_harness.fake_smsc.simclock import ReactorClock, SimulatedClock
 
 
 def test_outcomes_fire_at_their_own_times_in_due_order(platform, clock):
@@ -26,17 +29,40 @@ def test_outcomes_fire_at_their_own_times_in_due_order(platform, clock):
     assert platform.sizes()["timers"] == 0
 
 
-def test_one_long_advance_keeps_the_order_of_the_clocks_other_calls(platform, clock):
+def _interleaving(make_platform, clock, advance):
+    """Reports due at 1 s and 3 s and another clock call at 2 s, over one advance of 10 s."""
     seen = []
+    platform = make_platform(clock)
     platform.network.set_outcome(MOBILE, "DELIVRD", delay=1.0)
     platform.network.set_outcome(MOBILE2, "DELIVRD", delay=3.0)
-    platform.subscribe(lambda rec: seen.append(("report", rec.item.dest_terminal_id))
+    platform.subscribe(lambda rec: seen.append("report")
                        if hasattr(rec, "item") and rec.item.kind == "report" else None)
     platform.submit(MAIN, text_submit("a", to=(MOBILE, MOBILE2)))
     clock.advance(0)
-    clock.callLater(2.0, lambda: seen.append(("other", clock.seconds())))
-    clock.advance(10)
-    assert [s[0] for s in seen] == ["report", "other", "report"]
+    clock.callLater(2.0, lambda: seen.append("other"))
+    advance(clock)
+    platform.close()
+    return seen
+
+
+def test_a_clock_that_runs_each_call_at_its_own_time_interleaves_the_other_calls():
+    def make(clock):
+        return Platform(load_config(config_text()), ReactorClock(clock))
+
+    seen = _interleaving(make, SimulatedClock(), lambda c: c.advance(10))
+    assert seen == ["report", "other", "report"]
+
+
+def test_every_clock_runs_what_is_due_by_its_now():
+    """No clock is special: a late timer runs everything due by now, as on a real reactor.
+    task.Clock.advance(10) runs its calls at 10 s, so both reports come before the other
+    call (before, a task.Clock and a SimulatedClock ran one due time per firing)."""
+    def make(clock):
+        return Platform(load_config(config_text()), ReactorClock(clock))
+
+    jump = _interleaving(make, SimulatedClock(), lambda c: c.advance(10, stepwise=False))
+    assert jump == ["report", "report", "other"]
+    assert _interleaving(make, Clock(), lambda c: c.advance(10)) == jump
 
 
 def test_same_due_time_runs_in_submission_order(platform, clock):

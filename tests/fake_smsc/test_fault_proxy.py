@@ -21,6 +21,7 @@ from smsdk_harness.fake_smsc import Platform, default_config
 from smsdk_harness.fake_smsc.control import ControlApi
 from smsdk_harness.fake_smsc.faultcontrol import register
 from smsdk_harness.fake_smsc.faultproxy import FaultPolicy, FaultProxy
+from smsdk_harness.fake_smsc.simclock import ReactorClock
 
 
 class Transport(StringTransport):
@@ -339,7 +340,7 @@ def test_the_target_unreachable_closes_the_client(rig):
 
 @pytest.fixture
 def api(rig):
-    platform = Platform(default_config(), Clock())
+    platform = Platform(default_config(), ReactorClock(Clock()))
     control = ControlApi(platform=platform, server=None)
     register(control, rig.proxy)
     yield control

@@ -52,9 +52,10 @@ async def _send(reactor: Any, url: str, enterprise_id: str, account_id: str, pas
         await submission.deferred.addTimeout(max(deadline - reactor.seconds(), 0.001), reactor)
     except (defer.TimeoutError, TwistedTimeout, defer.CancelledError):
         pass  # print what we have; the rest is pending
+    rows = _job._rows(submission)  # before stop(): still-open recipients show as accepted / pending
     sender.stop()
-    _job._print(submission, time.monotonic() - started, as_json=as_json)
-    every = submission.done and all(o.ok for o in submission.outcomes.values())
+    _job._print(submission, rows, time.monotonic() - started, as_json=as_json)
+    every = all(row["state"] == "delivered" for row in rows)
     return _job.EXIT_ALL_DELIVERED if every else _job.EXIT_NOT_ALL_DELIVERED
 
 

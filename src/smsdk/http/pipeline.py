@@ -123,6 +123,10 @@ class HttpJob:
     accepted: bool = False
     finished: bool = False   # accepted or failed for good (no more requests)
     parent: HttpJob | None = field(default=None, repr=False)  # set on the halves of a split
+    # The EMPP pipeline's pop_ready (shared) counts the copies written; an HTTP request has
+    # no resends of its own, so `unknown` stays 0 and lost answers are counted in on_lost.
+    copies: int = 0
+    unknown: int = 0
 
     @property
     def cost(self) -> int:
