@@ -26,6 +26,21 @@ def test_e2e_load_script_runs_and_loses_nothing(tmp_path):
     assert data["memory_per_tracked_recipient"] > 0
 
 
+def test_http_load_script_runs_and_loses_nothing(tmp_path):
+    out = tmp_path / "http.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "http_load.py"), "--requests", "60", "--numbers", "1", "3",
+         "--concurrency", "4", "--json", str(out)],
+        capture_output=True, text=True, timeout=240,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "requests/s" in result.stdout
+    runs = json.loads(out.read_text())["runs"]
+    assert sorted((r["mode"], r["numbers"]) for r in runs) == [
+        ("inproc", 1), ("inproc", 3), ("sdk", 1), ("sdk", 3), ("wire", 1), ("wire", 3)]
+    assert all(r["reports"] == r["requests"] * r["numbers"] for r in runs)
+
+
 def test_soak_script_runs_a_clean_campaign_and_reports_every_figure(tmp_path):
     out = tmp_path / "soak.json"
     result = subprocess.run(

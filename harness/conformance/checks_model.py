@@ -473,7 +473,7 @@ def src_id(ctx):
 @check("FAQ-2.1.4")
 def success_means_accepted(ctx):
     """any SUBMIT (valid or not): Result 0 ⇔ the platform recorded it accepted with a non-zero Msg_Id and
-    its recipients get reports (EMPP path; HTTP/WEB front ends not built)"""
+    its recipients get reports (EMPP path)"""
 
     @ctx.settings(80)
     @given(numbers=st.lists(st.one_of(mobiles, phs, invalid), min_size=1, max_size=7),

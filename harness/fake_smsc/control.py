@@ -36,6 +36,8 @@ seconds (``"china"`` fields give China time).  ``GET /`` lists the endpoints.
 ``POST /switches {enterprise, unicom?, telecom?, list_policy?}``
 ``POST /quota {account | enterprise, quota, reset_used?}``
 ``POST /ability {account, ability}``        the account's CONNECT_RESP Ability from its next login
+``GET /push``; ``POST /push {account, url}``  HTTP-PUSH: registered URLs and jobs; set (""
+                                            removes) an account's push URL (docs/http.md)
 ``GET /clock``; ``POST /clock/advance {seconds}``  simulated clock only (409 otherwise)
 ``POST /purge``                             run the retention housekeeping now
 ==========================================  ====================================================
@@ -201,6 +203,8 @@ class ControlApi:
             ("POST", r"/switches", self.switches),
             ("POST", r"/quota", self.quota),
             ("POST", r"/ability", self.ability),
+            ("GET", r"/push", self.push_get),
+            ("POST", r"/push", self.push_set),
             ("GET", r"/clock", self.clock_get),
             ("POST", r"/clock/advance", self.clock_advance),
             ("POST", r"/purge", self.purge),
@@ -279,6 +283,7 @@ class ControlApi:
             "clock": self._clock(),
             "empp": {"host": getattr(fake, "host", None), "port": getattr(fake, "port", None)},
             "control_port": getattr(fake, "control_port", None),
+            "http_port": getattr(fake, "http_port", None),
             "sessions": len(self.server.sessions()) if self.server is not None else 0,
             "connections": len(self.server.connections()) if self.server is not None else 0,
             "counters": self.counters(query),
@@ -494,6 +499,28 @@ class ControlApi:
             raise ApiError(400, "ability: must be 0, 1, 2 or 3 (PROTOCOL.md §1.6)")
         acc.ability = ability
         return {"account": acc.id, "ability": acc.ability}
+
+    def _http(self) -> Any:
+        http = getattr(self.fake, "http", None)
+        if http is None:
+            raise ApiError(409, "this platform has no HTTP front end (PUSH needs FakeSmsc)")
+        return http
+
+    def push_get(self, query: dict[str, str]) -> dict[str, Any]:
+        http = self._http()
+        urls = {a.id: a.push_url for a in self.platform.accounts() if a.push_url}
+        return {"urls": urls, **(http.push.status() if http.push is not None else {})}
+
+    def push_set(self, body: dict[str, Any]) -> dict[str, Any]:
+        account = _req_str(body, "account")
+        url = body.get("url")
+        if not isinstance(url, str):
+            raise ApiError(400, "url: must be a string (\"\" removes the push URL)")
+        try:
+            self._http().set_push_url(account, url)
+        except ValueError as e:
+            raise ApiError(400, f"url: {e}") from None
+        return {"account": account, "url": url}
 
     def clock_get(self, query: dict[str, str]) -> dict[str, Any]:
         return self._clock()

@@ -25,8 +25,9 @@ stopped after the test (clients made by ``client()`` too).
 
 Options (the ``fake_smsc`` marker's keywords, or override the ``fake_smsc_options``
 fixture): ``config`` (a ``PlatformConfig``, a TOML path or text; default the embedded
-demo), ``simulated_clock`` (default False), ``control_port`` (None: no HTTP control API;
-0: an ephemeral port), ``host`` ("127.0.0.1").  ``--fake-smsc-config PATH`` sets the
+demo), ``simulated_clock`` (default False), ``http_port`` (the HTTP interface,
+``fake_smsc.http_url``; default 0: an ephemeral port; None: none), ``control_port`` (None:
+no HTTP control API; 0: an ephemeral port), ``host`` ("127.0.0.1").  ``--fake-smsc-config PATH`` sets the
 default config for a whole run.
 
 The helpers turn Twisted's global reactor with ``reactor.iterate()``; they are for plain
@@ -43,7 +44,7 @@ from typing import Any
 import pytest
 
 _MARKER = "fake_smsc"
-_OPTIONS = ("config", "simulated_clock", "control_port", "host")
+_OPTIONS = ("config", "simulated_clock", "http_port", "control_port", "host")
 
 
 def pytest_addoption(parser: pytest.Parser) -> None:
@@ -55,7 +56,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
-        f"{_MARKER}(config=None, simulated_clock=False, control_port=None, host='127.0.0.1'): "
+        f"{_MARKER}(config=None, simulated_clock=False, http_port=0, control_port=None, host='127.0.0.1'): "
         "options of the fake_smsc fixture (an in-process fake 企信通 platform)",
     )
 
@@ -93,6 +94,7 @@ def fake_smsc(fake_smsc_options: dict[str, Any]) -> Iterator[Any]:
         simulated_clock=bool(fake_smsc_options.get("simulated_clock", False)),
         host=fake_smsc_options.get("host", "127.0.0.1"),
         port=0,
+        http_port=fake_smsc_options.get("http_port", 0),
         control_port=fake_smsc_options.get("control_port"),
     )
     try:

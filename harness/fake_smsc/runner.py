@@ -1,10 +1,12 @@
 """Running the fake platform: the :class:`FakeSmsc` facade and ``smsdk fake-smsc``.
 
 ``FakeSmsc`` owns a :class:`Platform` (the rules model), its EMPP listening port and,
-optionally, the control/inspection HTTP port::
+optionally, the HTTP interface's port (``/httpserver`` ...; docs/http.md) and the
+control/inspection HTTP port; its PUSH sender posts MOs and reports to the accounts'
+registered push URLs::
 
-    fake = FakeSmsc.start(config="fake.toml", port=0, control_port=0)   # ephemeral ports
-    fake.host, fake.port, fake.control_port, fake.accounts
+    fake = FakeSmsc.start(config="fake.toml", port=0, http_port=0, control_port=0)   # ephemeral ports
+    fake.host, fake.port, fake.http_url, fake.control_port, fake.accounts
     fake.platform.handset("13800138000").texts
     yield fake.stop()
 
@@ -37,7 +39,10 @@ from twisted.logger import Logger
 
 from .config import PlatformConfig, default_config, load_config
 from .empp_server import EmppServer
+from .http_server import HttpFrontEnd
+from .http_server import site as http_site
 from .model import Platform
+from .push import PushSender
 from .simclock import ReactorClock, SimulatedClock
 
 __all__ = ["AccountInfo", "FakeSmsc", "main"]
@@ -85,6 +90,12 @@ class FakeSmsc:
         self.host = host
         self.server = EmppServer(platform, clock=reactor)
         self.port: int | None = None
+        #: the PUSH sender (retries on the model's clock, requests on the reactor) and the
+        #: HTTP interface (answers only when ``http_port`` listens; pushes in any case)
+        self.push = PushSender(self.clock, reactor=reactor,
+                               retry_hours=platform.config.http.push_retry_hours)
+        self.http = HttpFrontEnd(platform, push=self.push)
+        self.http_port: int | None = None
         self.control_port: int | None = None
         self.control_host: str | None = None
         #: the bearer token the control API requires (None: none)
@@ -102,12 +113,15 @@ class FakeSmsc:
     @classmethod
     def start(cls, config: PlatformConfig | str | Path | None = None, *, reactor: Any = None,
               clock: Any = None, simulated_clock: bool = False, host: str = "127.0.0.1",
-              port: int | None = 0, control_port: int | None = None,
+              port: int | None = 0, http_port: int | None = None,
+              control_port: int | None = None,
               control_host: str = "127.0.0.1", control_token: str | None = None,
               fault_proxy_port: int | None = None, fault_seed: int | None = None) -> FakeSmsc:
         """Build the platform and listen.  ``config``: a :class:`PlatformConfig`, a TOML path
         or text, or None for the embedded demo.  ``port``: the EMPP port (0 = ephemeral;
         None = do not listen, e.g. to join ``fake.server.factory()`` with iosim).
+        ``http_port``: the HTTP interface on ``host`` (None = none, 0 = ephemeral; see
+        docs/http.md).
         ``control_port``: the HTTP control API (None = none, 0 = ephemeral), on
         ``control_host`` (loopback by default, whatever ``host`` is).  ``control_token``
         (default: the config's ``[control] token``) is the bearer token it requires; without
@@ -132,6 +146,10 @@ class FakeSmsc:
                 listening = reactor.listenTCP(port, fake.server.factory(), interface=host)
                 fake._listeners.append(listening)
                 fake.port = listening.getHost().port
+            if http_port is not None:
+                listening = reactor.listenTCP(http_port, http_site(fake.http), interface=host)
+                fake._listeners.append(listening)
+                fake.http_port = listening.getHost().port
             if fault_proxy_port is not None:
                 if fake.port is None:
                     raise ValueError("fault_proxy_port needs the EMPP port (port=None given)")
@@ -173,6 +191,8 @@ class FakeSmsc:
         if self.fault_proxy is not None:
             waits.append(defer.maybeDeferred(self.fault_proxy.close))
         self.server.close_all()
+        self.push.close()
+        self.http.close()
         for listening in self._listeners:
             waits.append(defer.maybeDeferred(listening.stopListening))
         self._listeners.clear()
@@ -227,6 +247,13 @@ class FakeSmsc:
     @property
     def address(self) -> str:
         return f"{self.host}:{self.port}"
+
+    @property
+    def http_url(self) -> str:
+        """``http://host:port/`` of the HTTP interface (RuntimeError when it does not listen)."""
+        if self.http_port is None:
+            raise RuntimeError("this FakeSmsc has no HTTP interface (start it with http_port=0)")
+        return f"http://{self.host}:{self.http_port}/"
 
     # -- pass-throughs -------------------------------------------------------------------------
 
@@ -435,6 +462,9 @@ def is_loopback(host: str) -> bool:
 def describe(fake: FakeSmsc) -> list[str]:
     """The lines ``smsdk fake-smsc`` prints at start."""
     lines = [f"fake 企信通 platform: EMPP on {fake.host}:{fake.port}"]
+    if fake.http_port is not None:
+        lines.append(f"HTTP interface on {fake.http_url} (/httpserver, /httpdeliver.sms, "
+                     "/httpreport.sms, /queryrptbyid.sms)")
     if fake.fault_proxy_port is not None:
         lines.append(f"fault proxy on {fake.host}:{fake.fault_proxy_port} -> EMPP "
                      f"(seed {fake.fault_proxy.seed}; /faults on the control API)")
@@ -552,7 +582,7 @@ def tune_gc_for_server(reactor: Any = None) -> ServerGc:
 
 
 def main(*, config: str | None = None, host: str = "127.0.0.1", port: int = 9981,
-         control_port: int | None = 9982, control_host: str = "127.0.0.1",
+         http_port: int | None = 8000, control_port: int | None = 9982, control_host: str = "127.0.0.1",
          simulated_clock: bool = False, verbose: bool = False, out: Any = None,
          fault_proxy_port: int | None = None, fault_seed: int | None = None) -> int:
     """Run the platform in the foreground until Ctrl-C (``smsdk fake-smsc``)."""
@@ -564,7 +594,7 @@ def main(*, config: str | None = None, host: str = "127.0.0.1", port: int = 9981
         textFileLogObserver(sys.stderr),
         [LogLevelFilterPredicate(defaultLogLevel=LogLevel.info if verbose else LogLevel.warn)])
     globalLogBeginner.beginLoggingTo([observer], redirectStandardIO=False)
-    fake = FakeSmsc.start(config, reactor=reactor, host=host, port=port,
+    fake = FakeSmsc.start(config, reactor=reactor, host=host, port=port, http_port=http_port,
                           control_port=control_port, control_host=control_host,
                           simulated_clock=simulated_clock,
                           fault_proxy_port=fault_proxy_port, fault_seed=fault_seed)

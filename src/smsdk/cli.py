@@ -6,7 +6,7 @@ Commands:
   per recipient (the main job on embedded defaults).
 * ``smsdk plan TEXT --signature 【…】`` — show the parts the SDK will submit for a text, what
   each handset receives and how many SMS every recipient is billed.
-* ``smsdk fake-smsc [--config fake.toml] [--port 9981] [--control-port 9982]
+* ``smsdk fake-smsc [--config fake.toml] [--port 9981] [--http-port 8000] [--control-port 9982]
   [--simulated-clock] [--fault-proxy PORT]`` — run the fake 企信通 platform in the foreground
   (Ctrl-C stops it); ``--fault-proxy`` puts a fault-injecting proxy in front of it.
 * ``smsdk send --host H --port P --account A --password W (--to N ... | --to-file F) TEXT`` —
@@ -224,6 +224,9 @@ def send(text: str, host: str, port: int, account: str, password: str, dialect: 
 @click.option("--host", default="127.0.0.1", show_default=True, help="Interface to listen on.")
 @click.option("--port", type=click.IntRange(0, 65535), default=9981, show_default=True,
               help="EMPP port (0: any free port).")
+@click.option("--http-port", type=click.IntRange(0, 65535), default=8000, show_default=True,
+              help="HTTP interface port (/httpserver ...; 0: any free port; docs/http.md).")
+@click.option("--no-http", is_flag=True, help="Do not start the HTTP interface.")
 @click.option("--control-port", type=click.IntRange(0, 65535), default=9982, show_default=True,
               help="HTTP control/inspection API port (0: any free port).")
 @click.option("--control-host", default="127.0.0.1", show_default=True,
@@ -240,10 +243,11 @@ def send(text: str, host: str, port: int, account: str, password: str, dialect: 
 @click.option("--verbose", "-v", is_flag=True, help="Log every login, SUBMIT refusal and session end.")
 @click.option("--example-config", is_flag=True,
               help="Print the example configuration (every key, with comments) and exit.")
-def fake_smsc(config_path: str | None, host: str, port: int, control_port: int, control_host: str,
-              no_control: bool, simulated_clock: bool, fault_proxy: int | None, fault_seed: int | None,
-              verbose: bool, example_config: bool) -> None:
-    """Run the fake 企信通 platform (EMPP server + control API) until Ctrl-C."""
+def fake_smsc(config_path: str | None, host: str, port: int, http_port: int, no_http: bool,
+              control_port: int, control_host: str, no_control: bool, simulated_clock: bool,
+              fault_proxy: int | None, fault_seed: int | None, verbose: bool,
+              example_config: bool) -> None:
+    """Run the fake 企信通 platform (EMPP server, HTTP interface, control API) until Ctrl-C."""
     fake, runner = _harness("fake-smsc", "smsdk_harness.fake_smsc", "smsdk_harness.fake_smsc.runner")
     if example_config:
         from importlib.resources import files
@@ -254,6 +258,7 @@ def fake_smsc(config_path: str | None, host: str, port: int, control_port: int, 
 
     try:
         code = runner.main(config=config_path, host=host, port=port,
+                           http_port=None if no_http else http_port,
                            control_port=None if no_control else control_port,
                            control_host=control_host, simulated_clock=simulated_clock, verbose=verbose,
                            fault_proxy_port=fault_proxy, fault_seed=fault_seed)

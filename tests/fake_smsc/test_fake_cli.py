@@ -9,6 +9,7 @@ import signal
 import subprocess
 import sys
 import urllib.error
+import urllib.parse
 import urllib.request
 from pathlib import Path
 
@@ -27,7 +28,8 @@ def smsdk(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
 class Running:
     def __init__(self, *args: str) -> None:
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "smsdk.cli", "fake-smsc", "--port", "0", "--control-port", "0", *args],
+            [sys.executable, "-m", "smsdk.cli", "fake-smsc", "--port", "0", "--http-port", "0",
+             "--control-port", "0", *args],
             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
             env={**os.environ, "PYTHONUNBUFFERED": "1"})
         self.banner: list[str] = []
@@ -37,7 +39,8 @@ class Running:
                 break
         text = "\n".join(self.banner)
         self.port = int(re.search(r"EMPP on [\d.]+:(\d+)", text).group(1))
-        self.control = int(re.search(r"http://[\d.]+:(\d+)/", text).group(1))
+        self.control = int(re.search(r"control API on http://[\d.]+:(\d+)/", text).group(1))
+        self.http_port = int(re.search(r"HTTP interface on http://[\d.]+:(\d+)/", text).group(1))
         token = re.search(r"token \(send 'Authorization: Bearer <token>'\): (\S+)", text)
         self.token = token.group(1) if token else None
 
@@ -160,3 +163,29 @@ def test_demo_runs_a_campaign_against_the_fake_platform():
                        r"recipients: (\d+)\)", out)
     assert billed and billed.group(1) == billed.group(2)
     assert "16 delivered, 2 failed, 2 rejected" in out
+
+
+def test_fake_smsc_serves_the_http_interface_and_prints_its_port(running):
+    import hashlib
+    from datetime import datetime, timedelta, timezone
+
+    fake = running("--config", str(EXAMPLE))
+    assert f"HTTP interface on http://127.0.0.1:{fake.http_port}/" in "\n".join(fake.banner)
+    ts = datetime.now(timezone(timedelta(hours=8))).strftime("%Y%m%d%H%M")
+    auth = hashlib.md5(("00001" + "demo-main" + ts).encode()).hexdigest()
+    query = urllib.parse.urlencode({"enterpriseid": "00001", "accountid": "", "mobs": "13900139000",
+                                    "msg": "HTTP 您好", "timestamp": ts, "auth": auth}, encoding="gbk")
+    with urllib.request.urlopen(f"http://127.0.0.1:{fake.http_port}/httpserver?{query}", timeout=10) as r:
+        body = r.read().decode("gbk")
+    assert body.startswith("100\n") and body.split("\n")[1].isdigit()
+    # 513 chars: refused with 104 and the reason
+    with urllib.request.urlopen(f"http://127.0.0.1:{fake.http_port}/httpserver", timeout=10, data=urllib.parse.urlencode(
+            {"enterpriseid": "00001", "accountid": "", "mobs": "13900139000", "msg": "x" * 513,
+             "timestamp": ts, "auth": auth}).encode()) as r:
+        assert r.read().decode("gbk").startswith("104\n")
+    assert fake.interrupt()[0] == 0
+
+
+def test_fake_smsc_http_port_defaults_to_8000():
+    result = smsdk("fake-smsc", "--help")
+    assert "--http-port" in result.stdout and "8000" in result.stdout and "--no-http" in result.stdout

@@ -460,8 +460,8 @@ def test_loopback_half_close_toward_the_client_ends_its_session(live):
 
 def test_fake_smsc_command_starts_the_fault_proxy():
     proc = subprocess.Popen(
-        [sys.executable, "-m", "smsdk.cli", "fake-smsc", "--port", "0", "--control-port", "0",
-         "--fault-proxy", "0", "--fault-seed", "4"],
+        [sys.executable, "-m", "smsdk.cli", "fake-smsc", "--port", "0", "--http-port", "0",
+         "--control-port", "0", "--fault-proxy", "0", "--fault-seed", "4"],
         stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
         banner = []
