@@ -1,0 +1,183 @@
+"""The workspace's SQLite file: one file, WAL, created on first use, time injected.
+
+Every part of the workspace (address books, outbox, inbox, ...) declares its tables as a
+:class:`Component`: a name and an ordered list of migrations (SQL scripts).  Opening a
+:class:`Workspace` applies each registered component's migrations it has not applied yet,
+recorded in ``schema_migrations``, so parts are added without touching each other's schema.
+
+Writes go through :meth:`Workspace.transaction` (one ``BEGIN IMMEDIATE`` ... ``COMMIT``), so a
+batch of rows costs one fsync, and a crash leaves either all of a batch or none of it.
+"""
+
+from __future__ import annotations
+
+import os
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+#: Where the workspace lives when neither an argument nor ``SMSDK_WORKSPACE`` says.
+DEFAULT_PATH = Path("~/.smsdk/workspace.sqlite3")
+
+
+class WorkspaceError(Exception):
+    """A workspace operation was refused; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Component:
+    """A part of the workspace and its schema: ``migrations[i]`` is version ``i + 1``."""
+
+    name: str
+    migrations: tuple[str, ...]
+
+
+_COMPONENTS: dict[str, Component] = {}
+
+
+def component(name: str, *migrations: str) -> Component:
+    """Declare (at import time) the tables of one workspace part.
+
+    Migrations are append-only: a released one is never edited, a change is a new one.
+    """
+    if not migrations:
+        raise ValueError(f"component {name!r} declares no migrations")
+    existing = _COMPONENTS.get(name)
+    comp = Component(name, tuple(migrations))
+    if existing is not None and existing != comp:
+        raise ValueError(f"workspace component {name!r} declared twice with different schemas")
+    _COMPONENTS[name] = comp
+    return comp
+
+
+def default_path() -> Path:
+    """``$SMSDK_WORKSPACE`` if set, else ``~/.smsdk/workspace.sqlite3``."""
+    env = os.environ.get("SMSDK_WORKSPACE")
+    return Path(env).expanduser() if env else DEFAULT_PATH.expanduser()
+
+
+_BOOTSTRAP = """
+CREATE TABLE IF NOT EXISTS schema_migrations (
+    component TEXT NOT NULL,
+    version   INTEGER NOT NULL,
+    applied_at REAL NOT NULL,
+    PRIMARY KEY (component, version)
+)
+"""
+
+
+class Workspace:
+    """An open workspace file.
+
+    ``path`` is a file path, or ``":memory:"`` for tests; ``clock`` returns seconds since the
+    epoch (``time.time`` by default; tests pass a ``task.Clock().seconds``).  Use as a context
+    manager or call :meth:`close`.
+    """
+
+    def __init__(self, path: str | os.PathLike[str] | None = None, *,
+                 clock: Callable[[], float] = time.time) -> None:
+        if path is None:
+            path = default_path()
+        self.path = str(path)
+        self.clock = clock
+        if self.path != ":memory:":
+            parent = Path(self.path).parent
+            try:
+                parent.mkdir(parents=True, exist_ok=True)
+            except OSError as e:
+                raise WorkspaceError(f"cannot create the workspace directory {parent}: {e}") from e
+        try:
+            # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE in transaction()).
+            self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
+            self.db.row_factory = sqlite3.Row
+            self.db.execute("PRAGMA busy_timeout = 5000")
+            if self.path != ":memory:":
+                mode = self.db.execute("PRAGMA journal_mode = WAL").fetchone()[0]
+                if str(mode).lower() != "wal":
+                    raise WorkspaceError(f"{self.path}: SQLite refused WAL mode (got {mode!r})")
+            self.db.execute("PRAGMA synchronous = NORMAL")
+            self.db.execute("PRAGMA foreign_keys = ON")
+        except sqlite3.DatabaseError as e:
+            raise WorkspaceError(f"{self.path} is not a usable workspace file: {e}") from e
+        self._depth = 0
+        self.migrate()
+
+    # -- schema -----------------------------------------------------------------------------
+
+    def migrate(self) -> None:
+        """Apply every registered component's pending migrations (idempotent)."""
+        self.db.execute(_BOOTSTRAP)
+        for comp in list(_COMPONENTS.values()):
+            self.ensure(comp)
+
+    def ensure(self, comp: Component) -> None:
+        """Apply ``comp``'s pending migrations (for components imported after opening)."""
+        row = self.db.execute(
+            "SELECT MAX(version) FROM schema_migrations WHERE component = ?", (comp.name,)
+        ).fetchone()
+        done = row[0] or 0
+        if done > len(comp.migrations):
+            raise WorkspaceError(
+                f"{self.path}: component {comp.name!r} is at schema version {done}, newer than "
+                f"this smsdk knows ({len(comp.migrations)}); upgrade smsdk"
+            )
+        for version, script in enumerate(comp.migrations[done:], start=done + 1):
+            with self.transaction() as db:
+                for statement in _statements(script):
+                    db.execute(statement)
+                db.execute(
+                    "INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)",
+                    (comp.name, version, self.clock()),
+                )
+
+    # -- transactions -----------------------------------------------------------------------
+
+    @contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One write transaction (nested calls join the outer one)."""
+        if self._depth:
+            self._depth += 1
+            try:
+                yield self.db
+            finally:
+                self._depth -= 1
+            return
+        self.db.execute("BEGIN IMMEDIATE")
+        self._depth = 1
+        try:
+            yield self.db
+        except BaseException:
+            self._depth = 0
+            self.db.execute("ROLLBACK")
+            raise
+        else:
+            self._depth = 0
+            self.db.execute("COMMIT")
+
+    def now(self) -> float:
+        return self.clock()
+
+    def close(self) -> None:
+        self.db.close()
+
+    def __enter__(self) -> Workspace:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _statements(script: str) -> Iterator[str]:
+    """Split a migration script into statements (sqlite3.complete_statement aware)."""
+    buf = ""
+    for piece in script.split(";"):
+        buf += piece + ";"
+        if sqlite3.complete_statement(buf):
+            if buf.strip():
+                yield buf.strip()
+            buf = ""
+    if buf.strip(" \t\r\n;"):
+        raise ValueError(f"incomplete SQL statement in a workspace migration: {buf.strip()[:60]!r}")
