@@ -60,7 +60,14 @@ from zope.interface import implementer
 from smsdk import codec, numbers, text
 from smsdk._layouts import Dialect
 from smsdk.china_time import CHINA
-from smsdk.dispatch import Dispatcher, DispatchSettings, Submission, SubmitJob, check_submit_fields
+from smsdk.dispatch import (
+    Dispatcher,
+    DispatchSettings,
+    Submission,
+    SubmissionListener,
+    SubmitJob,
+    check_submit_fields,
+)
 from smsdk.errors import ClientStopped
 from smsdk.session import (
     Bound,
@@ -300,18 +307,23 @@ class Client:
     # -- sending -----------------------------------------------------------------------------
 
     def send(self, text_: str, to: Iterable[object], *, signature: str | None = None,
-             at: datetime | None = None, src_id: str | None = None) -> Submission:
+             at: datetime | None = None, src_id: str | None = None,
+             listener: SubmissionListener | None = None) -> Submission:
         """Queue ``text_`` for every number in ``to``.  Returns at once; the submission's
         ``outcomes`` fill in and ``submission.deferred`` fires when all are final.
 
         ``to`` is a list (or any iterable) of numbers; a bare string is refused (TypeError).
         Raises :class:`~smsdk.errors.PlanError` for a text that cannot be sent,
         :class:`~smsdk.dispatch.Backpressure` when too many recipients await outcomes and
-        :class:`~smsdk.errors.ClientStopped` once the client is stopped."""
+        :class:`~smsdk.errors.ClientStopped` once the client is stopped.
+
+        ``listener`` (a :class:`~smsdk.dispatch.SubmissionListener`) is told of every SUBMIT
+        before its bytes are written, of every part accepted and of every outcome: what a
+        durable outbox needs to survive a crash (see smsdk.workspace.outbox)."""
         if self.stopped_because is not None:
             raise ClientStopped(f"cannot send: {self.stopped_because}")
         submission = self.dispatcher.add(text_, to, signature=signature, at=at, src_id=src_id,
-                                         now=self.reactor.seconds())
+                                         now=self.reactor.seconds(), listener=listener)
         self._pump()
         return submission
 
@@ -475,12 +487,18 @@ class Client:
         else:
             session = proto.session
             now = self.reactor.seconds()
+            listeners: list[SubmissionListener] = []
             while session.can_send:
                 job = self.dispatcher.pop_ready(now)
                 if job is None:
                     break
                 session.send(job.pdu, now, tag=job)
                 job.sent_at = now
+                listener = job.submission.listener
+                if listener is not None and not any(listener is seen for seen in listeners):
+                    listeners.append(listener)
+            for listener in listeners:  # (a durable outbox commits here, before the bytes go)
+                listener.before_write()
             proto.flush()
         if self._drain_waiter is not None and self._is_drained():
             self._drained()

@@ -21,7 +21,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol
 
 from smsdk import codec, numbers, text
 from smsdk._layouts import Dialect
@@ -59,6 +59,32 @@ class Outcome:
     @property
     def ok(self) -> bool:
         return self.state is OutcomeState.DELIVERED
+
+
+class SubmissionListener(Protocol):
+    """Progress of one submission, recipient by recipient, for a durable store (the
+    workspace's outbox) that must know more than the final outcomes.  Pass one to
+    ``Client.send(..., listener=...)``; every method is called synchronously from the
+    pipeline, so keep them cheap (buffer, then write in :meth:`before_write`).
+
+    * :meth:`on_written` -- a SUBMIT to ``numbers`` is being written now (under a new
+      Sequence_Id: a first send, or a resubmission after 10004/10005/a link loss);
+    * :meth:`before_write` -- called once the SUBMITs of one pass have been announced and
+      *before* their bytes go to the connection: a store that commits here knows of every
+      SUBMIT that may have reached the platform, even if the process is killed right after;
+    * :meth:`on_accepted` -- the platform accepted part ``parts_accepted`` of ``parts_total``
+      for ``number`` with Msg_Id ``msg_id`` (shown as in ``Outcome.msg_ids``);
+    * :meth:`on_possible_duplicate` -- ``number`` was just flagged possible duplicate;
+    * :meth:`on_outcome` -- the final outcome of one recipient (rejected numbers are final
+      before ``send`` returns: read them from ``submission.outcomes``).
+    """
+
+    def on_written(self, submission: Submission, numbers: list[str]) -> None: ...
+    def before_write(self) -> None: ...
+    def on_accepted(self, submission: Submission, number: str, msg_id: str,
+                    parts_accepted: int, parts_total: int) -> None: ...
+    def on_possible_duplicate(self, submission: Submission, number: str) -> None: ...
+    def on_outcome(self, submission: Submission, outcome: Outcome) -> None: ...
 
 
 class Backpressure(SmsdkError):
@@ -124,6 +150,8 @@ class Submission:
         self.accepted: set[str] = set()
         self._callbacks: list[Callable[[Submission], None]] = []
         self._deferred: Any = None
+        # told of every SUBMIT written, part accepted and outcome (set by Dispatcher.add)
+        self.listener: SubmissionListener | None = None
         for checked in rejected:  # (numbers.check_all gives each refused input once)
             assert checked.rejection is not None
             self.outcomes[checked.given] = Outcome(checked.given, OutcomeState.REJECTED, "",
@@ -177,6 +205,8 @@ class Submission:
         if outcome.recipient in self.outcomes:
             return False
         self.outcomes[outcome.recipient] = outcome
+        if self.listener is not None:
+            self.listener.on_outcome(self, outcome)
         if self.done:
             callbacks, self._callbacks = self._callbacks, []
             for callback in callbacks:
@@ -267,8 +297,9 @@ class Dispatcher:
         return len(self._queue)
 
     def add(self, text_: str, to: Iterable[object], *, signature: str | None = None,
-            at: datetime | None = None, src_id: str | None = None, now: float) -> Submission:
-        """Plan a message and queue its SUBMITs.  Raises PlanError for a text that cannot be
+            at: datetime | None = None, src_id: str | None = None, now: float,
+            listener: SubmissionListener | None = None) -> Submission:
+        """Plan a message and queue its SUBMITs (``listener``: see :class:`SubmissionListener`).  Raises PlanError for a text that cannot be
         sent, :class:`Backpressure` when too many recipients are tracked already, and
         TypeError when ``to`` is not a collection of numbers (a bare string is refused: it
         would be a list of one-character "numbers")."""
@@ -288,6 +319,7 @@ class Dispatcher:
             self._udh_reference = (self._udh_reference + 1) % 256
         submission = Submission(self._next_message_id, text_, checked.numbers, plan,
                                 checked.rejected, len(checked.duplicates))
+        submission.listener = listener
         self._next_message_id += 1
         at_time = format_at_time(at) if at is not None else ""
         src = self.settings.src_id if src_id is None else src_id
@@ -335,6 +367,9 @@ class Dispatcher:
         job.copies = 1  # the caller writes it now, under a new Sequence_Id
         if job.unknown:
             self._flag(job)  # an earlier copy's fate is unknown: it may have been accepted too
+        listener = job.submission.listener
+        if listener is not None:
+            listener.on_written(job.submission, [r.number for r in job.recipients if not r.done])
         return job
 
     def _drop_cancelled(self) -> None:
@@ -430,6 +465,9 @@ class Dispatcher:
             recipient.submission.possible_duplicates += 1
             if recipient.done:
                 recipient.submission._reflag(recipient.number)
+            listener = recipient.submission.listener
+            if listener is not None:
+                listener.on_possible_duplicate(recipient.submission, recipient.number)
 
     def _gave_up(self, job: SubmitJob, status: str, meaning: str) -> bool:
         """Fail the job's recipients when it has been resubmitted max_resubmits times already."""
@@ -475,6 +513,10 @@ class Dispatcher:
             recipient.msg_ids.append(ident)
             if recipient.done:
                 continue
+            listener = recipient.submission.listener
+            if listener is not None:
+                listener.on_accepted(recipient.submission, recipient.number, self._show_id(ident),
+                                     len(recipient.msg_ids), recipient.parts_total)
             recipient.submission.accepted.add(recipient.number)
             self._by_msgid[key] = (recipient, alias)
             if alias is not None:
@@ -583,6 +625,12 @@ class Dispatcher:
             shown = tuple(str(int.from_bytes(raw, "big")) for raw in recipient.msg_ids)
         recipient.submission._resolve(Outcome(recipient.number, state, status, detail, shown,
                                               recipient.possible_duplicate))
+
+    def _show_id(self, raw: bytes) -> str:
+        """A Msg_Id as ``Outcome.msg_ids`` shows it: hex (EMPP), decimal (CMPP)."""
+        if self.dialect == Dialect.EMPP:
+            return raw.hex()
+        return str(int.from_bytes(raw, "big"))
 
     def _forget_ids(self, recipient: _Recipient) -> None:
         """Parts still awaiting a report (expired, failed, cancelled): forget their Msg_Ids,

@@ -1,0 +1,599 @@
+"""Durable campaigns: an outbox in the workspace's SQLite file that survives a crash.
+
+A *campaign* is one text (signature, optional At_Time, account) and one row per recipient
+with its state::
+
+    queued ──► submitted ──► accepted ──► delivered / failed / expired
+      │        (written to      (Msg_Id)
+      │         the link, no
+      │         answer yet)
+      └──► rejected (invalid / PHS number: never sent)       cancelled (by you, before sending)
+
+Every change comes from the client's pipeline through a
+:class:`~smsdk.dispatch.SubmissionListener` and is written in batches (one transaction per
+pass of the sending loop, plus one every ``flush_interval`` seconds while reports come in),
+never one commit per recipient.  A SUBMIT's recipients are committed as ``submitted``
+*before* its bytes go to the connection (``before_write``), so after a crash (kill -9) the
+file knows every recipient whose SUBMIT may have reached the platform.
+
+After a crash the campaign is *unsent*:
+
+* :meth:`Outbox.start` (``smsdk campaign continue``) sends only to recipients still
+  ``queued``.  A recipient left ``submitted`` (written, never answered: the platform may or
+  may not have accepted it) is **not** sent again by default: it is listed as *unknown* and
+  stays so until you choose.  ``resend_unknown=True`` (``--resend-unknown``) sends it again
+  and flags it ``possible_duplicate`` (the handset may get the text twice).  Recipients
+  already ``accepted`` are never sent again by a continue.
+* :meth:`Outbox.resend` (``smsdk campaign resend``, also "send again" from the sent list)
+  makes a new campaign with the same text to every (valid) recipient and sends it all.
+
+Scheduled campaigns (``at`` in the future) stay in the workspace until they are due:
+:meth:`Outbox.due` lists those whose time is within ``lead`` seconds, and sending one puts
+At_Time on its SUBMITs, so the platform holds it and sends it at that time (CLIENT-schedule).
+Until it is handed to the platform it is listed by :meth:`Outbox.scheduled` and can be
+cancelled (:meth:`Outbox.cancel`); once handed over it cannot: EMPP has no command to
+withdraw a held SUBMIT (only the platform's web interface can).
+"""
+
+from __future__ import annotations
+
+import os
+import socket
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from smsdk import numbers as _numbers
+from smsdk import text as _text
+from smsdk.china_time import CHINA
+from smsdk.dispatch import Outcome, OutcomeState, Submission
+from smsdk.workspace.store import Workspace, WorkspaceError, component
+
+# -- schema -----------------------------------------------------------------------------------
+
+COMPONENT = component(
+    "outbox",
+    """
+    CREATE TABLE campaigns (
+        id          INTEGER PRIMARY KEY,
+        text        TEXT NOT NULL,
+        signature   TEXT,              -- NULL: the client's own signature
+        at_time     REAL,              -- epoch seconds of At_Time; NULL: send at once
+        account     TEXT NOT NULL DEFAULT '',
+        created     REAL NOT NULL,
+        dispatched  REAL,              -- first handed to a client (sent, or held by the platform)
+        cancelled   REAL,
+        resent_from INTEGER REFERENCES campaigns (id),
+        runner_pid  INTEGER,           -- the process sending it now (NULL: none)
+        runner_host TEXT
+    );
+    CREATE TABLE campaign_recipients (
+        id          INTEGER PRIMARY KEY,
+        campaign_id INTEGER NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
+        position    INTEGER NOT NULL,
+        number      TEXT NOT NULL,     -- normalised; as given when rejected
+        state       TEXT NOT NULL DEFAULT 'queued',
+        status      TEXT NOT NULL DEFAULT '',
+        detail      TEXT NOT NULL DEFAULT '',
+        msg_ids     TEXT NOT NULL DEFAULT '',   -- space separated, as Outcome.msg_ids
+        possible_duplicate INTEGER NOT NULL DEFAULT 0,
+        sends       INTEGER NOT NULL DEFAULT 0, -- SUBMITs written for it (all runs)
+        updated     REAL NOT NULL,
+        UNIQUE (campaign_id, number)
+    );
+    CREATE INDEX campaign_recipients_state ON campaign_recipients (campaign_id, state);
+    CREATE INDEX campaigns_dispatched ON campaigns (dispatched);
+    """,
+)
+
+QUEUED = "queued"
+SUBMITTED = "submitted"
+ACCEPTED = "accepted"
+REJECTED = "rejected"
+CANCELLED = "cancelled"
+FINAL_STATES = ("delivered", "failed", "expired", REJECTED, CANCELLED)
+#: Every recipient state, in the order of the diagram above.
+STATES = (QUEUED, SUBMITTED, ACCEPTED, "delivered", "failed", "expired", REJECTED, CANCELLED)
+
+DEFAULT_LEAD = 300.0  # seconds before At_Time a scheduled campaign is handed to the platform
+
+
+class CampaignError(WorkspaceError):
+    """A campaign operation was refused (unknown id, already running, not cancellable ...)."""
+
+
+@dataclass(frozen=True)
+class Campaign:
+    """One campaign as listed: its row and how many recipients are in each state."""
+
+    id: int
+    text: str
+    signature: str | None
+    at: float | None
+    account: str
+    created: float
+    dispatched: float | None
+    cancelled: float | None
+    resent_from: int | None
+    runner_pid: int | None
+    counts: dict[str, int]
+
+    @property
+    def total(self) -> int:
+        return sum(self.counts.values())
+
+    @property
+    def unknown(self) -> int:
+        """Recipients written to the link but never answered (after a crash: maybe accepted)."""
+        return self.counts.get(SUBMITTED, 0)
+
+    @property
+    def unsent(self) -> int:
+        """Recipients not yet accepted or final: queued, or unknown."""
+        return self.counts.get(QUEUED, 0) + self.counts.get(SUBMITTED, 0)
+
+    @property
+    def state(self) -> str:
+        """``cancelled``, ``scheduled`` (waiting for its At_Time in the workspace), ``sent``
+        (every recipient accepted or final; reports may still come), ``running`` (a process
+        is sending it) or ``unsent`` (recipients queued or unknown, nobody sending)."""
+        if self.cancelled is not None:
+            return "cancelled"
+        if self.dispatched is None and self.at is not None:
+            return "scheduled"
+        if not self.unsent:
+            return "sent"
+        if self.runner_pid is not None:
+            return "running"
+        return "unsent"
+
+    @property
+    def at_datetime(self) -> datetime | None:
+        return None if self.at is None else datetime.fromtimestamp(self.at, CHINA)
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "text": self.text, "signature": self.signature, "at": self.at,
+                "account": self.account, "created": self.created, "dispatched": self.dispatched,
+                "cancelled": self.cancelled, "resent_from": self.resent_from, "state": self.state,
+                "counts": dict(self.counts), "total": self.total}
+
+
+@dataclass(frozen=True)
+class RecipientRow:
+    """One recipient of a campaign, as stored."""
+
+    number: str
+    state: str
+    status: str
+    detail: str
+    msg_ids: tuple[str, ...]
+    possible_duplicate: bool
+    sends: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"recipient": self.number, "state": self.state, "status": self.status,
+                "detail": self.detail, "msg_ids": list(self.msg_ids),
+                "possible_duplicate": self.possible_duplicate, "sends": self.sends}
+
+
+# -- the outbox -------------------------------------------------------------------------------
+
+
+class Outbox:
+    """The campaigns of one workspace (see the module docstring).
+
+    ``ws`` is an open :class:`~smsdk.workspace.store.Workspace`; its clock dates every row.
+    ``pid`` and ``pid_alive`` say which process runs a campaign (tests inject them).
+    """
+
+    def __init__(self, ws: Workspace, *, pid: int | None = None,
+                 pid_alive: Callable[[int], bool] | None = None) -> None:
+        if not isinstance(ws, Workspace):
+            raise TypeError(f"ws must be a Workspace, not {type(ws).__name__}")
+        ws.ensure(COMPONENT)
+        self.ws = ws
+        self.pid = os.getpid() if pid is None else pid
+        self.host = socket.gethostname()
+        self._pid_alive = pid_alive or _pid_alive
+        self._running: set[int] = set()  # campaigns run by this Outbox object
+
+    # -- creating ----------------------------------------------------------------------------
+
+    def create(self, text: str, to: Iterable[object], *, signature: str | None = None,
+               at: datetime | None = None, account: str = "",
+               resent_from: int | None = None) -> Campaign:
+        """Store a new campaign (nothing is sent yet): one ``queued`` row per valid number,
+        in first-seen order, each number once; invalid and PHS numbers are stored
+        ``rejected`` with the reason.  Raises ValueError / TypeError for a bad argument and
+        :class:`~smsdk.errors.PlanError` for a text that can never be sent."""
+        if not isinstance(text, str):
+            raise TypeError(f"text must be str, not {type(text).__name__}")
+        if not text:
+            raise ValueError("text must not be empty")
+        if signature is not None and not isinstance(signature, str):
+            raise TypeError(f"signature must be str or None, not {type(signature).__name__}")
+        if not isinstance(account, str):
+            raise TypeError(f"account must be str, not {type(account).__name__}")
+        if isinstance(to, (str, bytes, bytearray)) or not isinstance(to, Iterable):
+            raise TypeError(f"to must be a list (or other iterable) of numbers, not {type(to).__name__}")
+        at_epoch: float | None = None
+        if at is not None:
+            if not isinstance(at, datetime):
+                raise TypeError(f"at must be a datetime or None, not {type(at).__name__}")
+            if at.tzinfo is None:
+                raise ValueError("at must be timezone-aware (e.g. datetime(..., tzinfo=smsdk.china_time.CHINA))")
+            at_epoch = at.timestamp()
+        _text.plan(text, signature=signature or "")  # PlanError now rather than when sending
+        checked = _numbers.check_all(to)
+        if not checked.numbers and not checked.rejected:
+            raise ValueError("a campaign needs at least one recipient")
+        now = self.ws.now()
+        with self.ws.transaction() as db:
+            cur = db.execute(
+                "INSERT INTO campaigns (text, signature, at_time, account, created, resent_from) "
+                "VALUES (?, ?, ?, ?, ?, ?)", (text, signature, at_epoch, account, now, resent_from))
+            cid = int(cur.lastrowid or 0)
+            db.executemany(
+                "INSERT INTO campaign_recipients (campaign_id, position, number, updated) VALUES (?, ?, ?, ?)",
+                ((cid, i, n, now) for i, n in enumerate(checked.numbers)))
+            start = len(checked.numbers)
+            db.executemany(
+                "INSERT INTO campaign_recipients (campaign_id, position, number, state, detail, updated) "
+                "VALUES (?, ?, ?, 'rejected', ?, ?)",
+                ((cid, start + i, c.given, c.rejection.value if c.rejection else "", now)
+                 for i, c in enumerate(checked.rejected)))
+        return self.campaign(cid)
+
+    def resend(self, campaign_id: int) -> Campaign:
+        """A new campaign with the same text, signature and account to every valid recipient
+        of ``campaign_id`` ("resend" / "send again"); its At_Time is kept only if still ahead."""
+        old = self.campaign(campaign_id)
+        rows = self.ws.db.execute(
+            "SELECT number FROM campaign_recipients WHERE campaign_id = ? AND state != 'rejected' "
+            "ORDER BY position", (campaign_id,)).fetchall()
+        if not rows:
+            raise CampaignError(f"campaign {campaign_id} has no valid recipient to send again")
+        at = old.at_datetime if old.at is not None and old.at > self.ws.now() else None
+        return self.create(old.text, [r[0] for r in rows], signature=old.signature, at=at,
+                           account=old.account, resent_from=old.id)
+
+    # -- reading -----------------------------------------------------------------------------
+
+    def campaign(self, campaign_id: int) -> Campaign:
+        """One campaign; :class:`CampaignError` if there is none with that id."""
+        if isinstance(campaign_id, bool) or not isinstance(campaign_id, int):
+            raise TypeError(f"campaign id must be int, not {type(campaign_id).__name__}")
+        found = self._campaigns("WHERE c.id = ?", (campaign_id,))
+        if not found:
+            raise CampaignError(f"no campaign {campaign_id} in {self.ws.path}")
+        return found[0]
+
+    def campaigns(self) -> list[Campaign]:
+        """Every campaign, newest first."""
+        return self._campaigns("", ())
+
+    def unsent(self) -> list[Campaign]:
+        """Campaigns with recipients not yet accepted (queued or unknown), not cancelled and
+        not waiting for their time: what ``continue`` is for (running ones included)."""
+        return [c for c in self.campaigns() if c.state in ("unsent", "running") and c.unsent]
+
+    def sent(self, *, today: bool = False) -> list[Campaign]:
+        """Campaigns handed to the platform whose every recipient was accepted or has its
+        outcome; ``today``: only those sent today (China time, by the workspace's clock)."""
+        where, args = "WHERE c.dispatched IS NOT NULL AND c.cancelled IS NULL", ()
+        if today:
+            start = self.today_start()
+            where += " AND c.dispatched >= ? AND c.dispatched < ?"
+            args = (start, start + 86400.0)  # type: ignore[assignment]
+        return [c for c in self._campaigns(where, args) if c.state == "sent"]
+
+    def scheduled(self) -> list[Campaign]:
+        """Campaigns waiting for their At_Time in the workspace (cancellable), soonest first."""
+        found = self._campaigns("WHERE c.at_time IS NOT NULL AND c.dispatched IS NULL "
+                                "AND c.cancelled IS NULL", ())
+        return sorted(found, key=lambda c: (c.at or 0.0, c.id))
+
+    def due(self, *, lead: float = DEFAULT_LEAD) -> list[Campaign]:
+        """Scheduled campaigns whose At_Time is at most ``lead`` seconds away (or past)."""
+        if isinstance(lead, bool) or not isinstance(lead, (int, float)) or not lead >= 0:
+            raise ValueError(f"lead must be a number of seconds >= 0, got {lead!r}")
+        horizon = self.ws.now() + lead
+        return [c for c in self.scheduled() if c.at is not None and c.at <= horizon]
+
+    def recipients(self, campaign_id: int, *, state: str | None = None) -> list[RecipientRow]:
+        """The recipients of a campaign in their order (only those in ``state`` if given)."""
+        self.campaign(campaign_id)
+        if state is not None and state not in STATES:
+            raise ValueError(f"unknown recipient state {state!r}: one of {', '.join(STATES)}")
+        sql = ("SELECT number, state, status, detail, msg_ids, possible_duplicate, sends "
+               "FROM campaign_recipients WHERE campaign_id = ?")
+        args: tuple[Any, ...] = (campaign_id,)
+        if state is not None:
+            sql += " AND state = ?"
+            args += (state,)
+        return [RecipientRow(r[0], r[1], r[2], r[3], tuple(r[4].split()), bool(r[5]), r[6])
+                for r in self.ws.db.execute(sql + " ORDER BY position", args)]
+
+    def today_start(self) -> float:
+        """Midnight today, China time, by the workspace's clock (epoch seconds)."""
+        now = datetime.fromtimestamp(self.ws.now(), CHINA)
+        return now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
+
+    def _campaigns(self, where: str, args: tuple[Any, ...]) -> list[Campaign]:
+        db = self.ws.db
+        rows = db.execute(
+            "SELECT c.id, c.text, c.signature, c.at_time, c.account, c.created, c.dispatched, "
+            f"c.cancelled, c.resent_from, c.runner_pid, c.runner_host FROM campaigns c {where} "
+            "ORDER BY c.id DESC", args).fetchall()
+        if not rows:
+            return []
+        ids = [r[0] for r in rows]
+        counts: dict[int, dict[str, int]] = {cid: {} for cid in ids}
+        for chunk in _chunks(ids, 500):
+            marks = ",".join("?" * len(chunk))
+            for cid, state, n in db.execute(
+                    f"SELECT campaign_id, state, COUNT(*) FROM campaign_recipients "
+                    f"WHERE campaign_id IN ({marks}) GROUP BY campaign_id, state", chunk):
+                counts[cid][state] = n
+        out = []
+        for r in rows:
+            pid = r[9]
+            if pid is not None and not self._runner_alive(r[0], pid, r[10]):
+                pid = None  # the process that ran it is gone (killed): not running any more
+            out.append(Campaign(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], pid, counts[r[0]]))
+        return out
+
+    def _runner_alive(self, campaign_id: int, pid: int, host: str | None) -> bool:
+        if pid == self.pid and host == self.host:
+            return campaign_id in self._running
+        if host != self.host:
+            return True  # another machine's process: we cannot tell, assume it runs
+        return self._pid_alive(pid)
+
+    # -- changing ----------------------------------------------------------------------------
+
+    def cancel(self, campaign_id: int) -> Campaign:
+        """Cancel a campaign not yet handed to the platform (a scheduled one, or one never
+        started): its queued recipients become ``cancelled``.  Refused (CampaignError) once
+        any of it was sent: the platform holds or sent it, and EMPP cannot withdraw it."""
+        found = self.campaign(campaign_id)
+        if found.cancelled is not None:
+            raise CampaignError(f"campaign {campaign_id} is already cancelled")
+        if found.dispatched is not None:
+            when = datetime.fromtimestamp(found.dispatched, CHINA).strftime("%Y-%m-%d %H:%M:%S")
+            raise CampaignError(
+                f"campaign {campaign_id} was handed to the platform at {when} and cannot be "
+                "cancelled any more (EMPP has no command to withdraw a SUBMIT; the platform's "
+                "web interface can cancel a scheduled one)")
+        now = self.ws.now()
+        with self.ws.transaction() as db:
+            db.execute("UPDATE campaigns SET cancelled = ? WHERE id = ?", (now, campaign_id))
+            db.execute("UPDATE campaign_recipients SET state = 'cancelled', detail = 'cancelled before sending', "
+                       "updated = ? WHERE campaign_id = ? AND state = 'queued'", (now, campaign_id))
+        return self.campaign(campaign_id)
+
+    def start(self, client: Any, campaign_id: int, *, resend_unknown: bool = False,
+              flush_interval: float = 0.5) -> CampaignRun:
+        """Send (or continue) a campaign with ``client`` (a started :class:`smsdk.Client`):
+        every ``queued`` recipient, plus with ``resend_unknown`` every ``submitted`` one
+        (written before a crash, never answered), flagged possible duplicate.  Returns the
+        :class:`CampaignRun`; its ``done`` Deferred fires when every recipient sent has its
+        outcome or the client stopped.  Raises CampaignError when the campaign is cancelled,
+        already running, or has nothing left to send."""
+        found = self.campaign(campaign_id)
+        if found.cancelled is not None:
+            raise CampaignError(f"campaign {campaign_id} was cancelled")
+        if found.runner_pid is not None:
+            raise CampaignError(f"campaign {campaign_id} is being sent by process {found.runner_pid}; "
+                                "wait for it to end (or kill it) before continuing")
+        if not (isinstance(flush_interval, (int, float)) and flush_interval > 0):
+            raise ValueError(f"flush_interval must be a positive number of seconds, got {flush_interval!r}")
+        states = (QUEUED, SUBMITTED) if resend_unknown else (QUEUED,)
+        rows = self.ws.db.execute(
+            f"SELECT id, number, state, possible_duplicate, sends, msg_ids FROM campaign_recipients "
+            f"WHERE campaign_id = ? AND state IN ({','.join('?' * len(states))}) ORDER BY position",
+            (campaign_id, *states)).fetchall()
+        if not rows:
+            hint = (f"; {found.unknown} recipient(s) are unknown (written before a crash, never "
+                    "answered): resend them with resend_unknown / --resend-unknown"
+                    if found.unknown and not resend_unknown else "")
+            raise CampaignError(f"campaign {campaign_id} has nothing left to send{hint}")
+        now = self.ws.now()
+        at = found.at_datetime if found.at is not None and found.at > now else None
+        run = CampaignRun(self, found, rows, flush_interval, client.reactor)
+        with self.ws.transaction() as db:
+            db.execute("UPDATE campaigns SET runner_pid = ?, runner_host = ?, "
+                       "dispatched = COALESCE(dispatched, ?) WHERE id = ?",
+                       (self.pid, self.host, now, campaign_id))
+            if resend_unknown:
+                db.execute("UPDATE campaign_recipients SET possible_duplicate = 1, updated = ? "
+                           "WHERE campaign_id = ? AND state = 'submitted'", (now, campaign_id))
+        self._running.add(campaign_id)
+        try:
+            run.submission = client.send(found.text, [r[1] for r in rows], signature=found.signature,
+                                         at=at, listener=run)
+        except BaseException:
+            run.finish()
+            raise
+        run.started()
+        return run
+
+    def _release(self, campaign_id: int) -> None:
+        self._running.discard(campaign_id)
+        with self.ws.transaction() as db:
+            db.execute("UPDATE campaigns SET runner_pid = NULL, runner_host = NULL WHERE id = ? "
+                       "AND runner_pid = ?", (campaign_id, self.pid))
+
+
+class CampaignRun:
+    """One pass of sending a campaign: the listener of its submission, writing every change
+    to the outbox in batches (see the module docstring).  Counters for a progress display:
+    ``written``, ``accepted``, ``finished`` (recipients of this run)."""
+
+    def __init__(self, outbox: Outbox, campaign: Campaign, rows: list[Any],
+                 flush_interval: float, reactor: Any) -> None:
+        from twisted.internet import defer
+
+        self.outbox = outbox
+        self.campaign = campaign
+        self.reactor = reactor
+        self.flush_interval = flush_interval
+        self.submission: Submission | None = None
+        # number -> [row id, state, status, detail, msg_ids, possible_duplicate, sends]; a
+        # recipient sent again while 'submitted' (its first SUBMIT's fate unknown) is flagged
+        self._rows: dict[str, list[Any]] = {
+            r[1]: [r[0], r[2], "", "", r[5].split() if r[5] else [], bool(r[3]) or r[2] == SUBMITTED, r[4]]
+            for r in rows}
+        self._dirty: dict[str, list[Any]] = {}
+        self._timer: Any = None
+        self._finished = False
+        self.total = len(rows)
+        self.written = 0
+        self.accepted = 0
+        self.finished = 0
+        self.commits = 0
+        self.done: defer.Deferred[CampaignRun] = defer.Deferred()
+
+    # -- SubmissionListener ------------------------------------------------------------------
+
+    def on_written(self, submission: Submission, numbers: list[str]) -> None:
+        rows, dirty = self._rows, self._dirty
+        for number in numbers:
+            row = rows[number]
+            if row[1] == QUEUED:
+                self.written += 1
+            row[1] = SUBMITTED
+            row[6] += 1
+            dirty[number] = row
+
+    def before_write(self) -> None:
+        if self._dirty:
+            self.flush()
+
+    def on_accepted(self, submission: Submission, number: str, msg_id: str,
+                    parts_accepted: int, parts_total: int) -> None:
+        row = self._rows[number]
+        row[4].append(msg_id)
+        if parts_accepted >= parts_total and row[1] == SUBMITTED:
+            row[1] = ACCEPTED
+            self.accepted += 1
+        self._dirty[number] = row
+        self._arm()
+
+    def on_possible_duplicate(self, submission: Submission, number: str) -> None:
+        row = self._rows.get(number)
+        if row is not None:
+            row[5] = True
+            self._dirty[number] = row
+            self._arm()
+
+    def on_outcome(self, submission: Submission, outcome: Outcome) -> None:
+        row = self._rows.get(outcome.recipient)
+        if row is None:
+            return
+        state = outcome.state
+        if state is OutcomeState.CANCELLED:
+            # the client stopped first: the row keeps what is known (queued: never written;
+            # submitted: fate unknown; accepted: awaiting a report) and can be continued
+            row[3] = outcome.detail
+        else:
+            if row[1] in (QUEUED, SUBMITTED, ACCEPTED):
+                self.finished += 1
+            row[1] = state.value
+            row[2] = outcome.status
+            row[3] = outcome.detail
+            if outcome.msg_ids:
+                row[4] = list(outcome.msg_ids)
+        if outcome.possible_duplicate:
+            row[5] = True
+        self._dirty[outcome.recipient] = row
+        self._arm()
+
+    # -- writing -----------------------------------------------------------------------------
+
+    def flush(self) -> None:
+        """Write every change buffered so far, in one transaction."""
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        dirty, self._dirty = self._dirty, {}
+        if not dirty:
+            return
+        now = self.outbox.ws.now()
+        with self.outbox.ws.transaction() as db:
+            db.executemany(
+                "UPDATE campaign_recipients SET state = ?, status = ?, detail = ?, msg_ids = ?, "
+                "possible_duplicate = ?, sends = ?, updated = ? WHERE id = ?",
+                [(r[1], r[2], r[3], " ".join(r[4]), int(r[5]), r[6], now, r[0]) for r in dirty.values()])
+        self.commits += 1
+
+    def _arm(self) -> None:
+        if self._timer is None and not self._finished:
+            self._timer = self.reactor.callLater(self.flush_interval, self.flush)
+
+    # -- life cycle --------------------------------------------------------------------------
+
+    def started(self) -> None:
+        """Called by Outbox.start once the client has the submission."""
+        sub = self.submission
+        assert sub is not None
+        # numbers the client refused itself (none normally: the outbox stored them checked)
+        for outcome in list(sub.outcomes.values()):
+            if outcome.recipient in self._rows and outcome.state is OutcomeState.REJECTED:
+                self.on_outcome(sub, outcome)
+        sub.add_done_callback(lambda _s: self.finish())
+
+    def finish(self) -> None:
+        """Write what is left and release the campaign (the submission is done, or the
+        client stopped).  Idempotent."""
+        if self._finished:
+            return
+        self._finished = True
+        self.flush()
+        self.outbox._release(self.campaign.id)
+        if not self.done.called:
+            self.done.callback(self)
+
+    def counts(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for row in self._rows.values():
+            out[row[1]] = out.get(row[1], 0) + 1
+        return out
+
+
+def _pid_alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
+    for i in range(0, len(items), size):
+        yield items[i:i + size]
+
+
+def china_day(ts: float) -> str:
+    """``YYYY-MM-DD`` of an epoch time in China time (for listings)."""
+    return (datetime.fromtimestamp(ts, CHINA)).strftime("%Y-%m-%d")
+
+
+def parse_at(value: str, *, now: float) -> datetime:
+    """``--at`` of the CLI: ``YYYY-MM-DD HH:MM[:SS]`` (China time), an ISO time with its
+    offset, or ``+N`` minutes / ``+Nh`` hours from now.  ValueError says what is accepted."""
+    v = value.strip()
+    try:
+        if v.startswith("+"):
+            unit = v[-1] if v[-1] in "smh" else "m"
+            amount = float(v[1:-1] if v[-1] in "smh" else v[1:])
+            seconds = amount * {"s": 1, "m": 60, "h": 3600}[unit]
+            return datetime.fromtimestamp(now, CHINA) + timedelta(seconds=seconds)
+        parsed = datetime.fromisoformat(v)
+    except ValueError:
+        raise ValueError(f"cannot read the time {value!r}: write 'YYYY-MM-DD HH:MM' (China time), "
+                         "an ISO time with offset, or +30m / +2h") from None
+    return parsed if parsed.tzinfo is not None else parsed.replace(tzinfo=CHINA)

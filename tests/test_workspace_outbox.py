@@ -1,0 +1,320 @@
+"""Durable campaigns (smsdk.workspace.outbox): the client and a MinimalServer joined in memory
+on a task.Clock, the workspace in a temporary file.  A "crash" is abandoning the client
+mid-campaign without stopping it (nothing more is written) and reopening the file."""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+from twisted.internet import task
+
+from smsdk.china_time import CHINA
+from smsdk.client import Client
+from smsdk.dispatch import DispatchSettings
+from smsdk.errors import PlanError
+from smsdk.testing import MemoryEndpoint, MinimalServer, run_clock
+from smsdk.workspace.outbox import CampaignError, Outbox, parse_at
+from smsdk.workspace.store import Workspace
+
+ACCOUNT = "10657109000001"
+PASSWORD = "secret"
+SIG = "【示例科技】"
+T0 = datetime(2026, 11, 22, 9, 0, 0, tzinfo=CHINA).timestamp()
+
+
+def numbers(n: int, base: int = 0) -> list[str]:
+    return [f"138{base + i:08d}" for i in range(n)]
+
+
+class Rig:
+    """A workspace file, an outbox on it, and clients to a MinimalServer, one task.Clock."""
+
+    def __init__(self, path, **server_kwargs):
+        self.path = path
+        self.clock = task.Clock()
+        self.clock.advance(T0)
+        self.server = MinimalServer(password=PASSWORD, reactor=self.clock, **server_kwargs)
+        self.endpoints: list[MemoryEndpoint] = []
+        self.ws = Workspace(path, clock=self.clock.seconds)
+        self.outbox = Outbox(self.ws)
+
+    def client(self, rate: float = 1000.0, group: int = 5) -> Client:
+        endpoint = MemoryEndpoint(lambda: self.server.factory().buildProtocol(None), self.clock)
+        self.endpoints.append(endpoint)
+        c = Client(endpoint=endpoint, reactor=self.clock, account=ACCOUNT, password=PASSWORD,
+                   signature=SIG, dispatch_settings=DispatchSettings(rate=rate, group_send_limit=group),
+                   wallclock=lambda: datetime.fromtimestamp(self.clock.seconds(), CHINA))
+        d = c.start()
+        self.run()
+        assert d.called and c.bound
+        return c
+
+    def run(self, seconds: float = 0.0, step: float = 0.05) -> None:
+        run_clock(self.clock, self.endpoints, seconds, step)
+
+    def crash(self) -> None:
+        """The process dies: its clients and outbox are dropped as they are; reopen the file."""
+        self.endpoints = []
+        for call in self.clock.getDelayedCalls():  # every timer of the dead process
+            call.cancel()
+        self.ws.close()
+        self.ws = Workspace(self.path, clock=self.clock.seconds)
+        self.outbox = Outbox(self.ws, pid_alive=lambda pid: False)
+
+    def submitted_to(self) -> list[str]:
+        return [n for s in self.server.submits for n in s.dest_terminal_id]
+
+
+@pytest.fixture
+def rig(tmp_path):
+    r = Rig(tmp_path / "ws.sqlite3")
+    yield r
+    r.ws.close()
+
+
+def states(outbox: Outbox, cid: int) -> dict[str, str]:
+    return {r.number: r.state for r in outbox.recipients(cid)}
+
+
+# -- creating -------------------------------------------------------------------------------
+
+
+def test_create_stores_each_valid_number_once_and_rejects_the_rest(rig):
+    c = rig.outbox.create("hi", ["+86 138-0000-0001", "13800000001", "12345", "02161234567", "13800000002"])
+    assert c.counts == {"queued": 2, "rejected": 2} and c.state == "unsent" and c.total == 4
+    rows = rig.outbox.recipients(c.id)
+    assert [r.number for r in rows] == ["13800000001", "13800000002", "12345", "02161234567"]
+    assert "PHS" in rows[3].detail
+    assert rig.outbox.campaign(c.id).created == T0
+
+
+@pytest.mark.parametrize("kwargs, error, match", [
+    (dict(text="", to=["13800000000"]), ValueError, "text must not be empty"),
+    (dict(text=b"hi", to=["13800000000"]), TypeError, "text must be str"),
+    (dict(text="hi", to="13800000000"), TypeError, "to must be a list"),
+    (dict(text="hi", to=None), TypeError, "to must be a list"),
+    (dict(text="hi", to=[]), ValueError, "at least one recipient"),
+    (dict(text="hi", to=["13800000000"], at=datetime(2026, 1, 1)), ValueError, "timezone-aware"),
+    (dict(text="hi", to=["13800000000"], at="tomorrow"), TypeError, "at must be a datetime"),
+    (dict(text="hi", to=["13800000000"], signature=5), TypeError, "signature must be str"),
+    (dict(text="hi", to=["13800000000"], account=None), TypeError, "account must be str"),
+])
+def test_bad_campaigns_refused_with_clear_errors(rig, kwargs, error, match):
+    with pytest.raises(error, match=match):
+        rig.outbox.create(**kwargs)
+    assert rig.outbox.campaigns() == []
+
+
+def test_text_that_can_never_be_sent_refused_at_creation(rig):
+    with pytest.raises(PlanError):
+        rig.outbox.create("hi", ["13800000000"], signature="no brackets")
+
+
+def test_unknown_campaign_and_bad_arguments(rig):
+    with pytest.raises(CampaignError, match="no campaign 7"):
+        rig.outbox.campaign(7)
+    with pytest.raises(TypeError, match="campaign id must be int"):
+        rig.outbox.campaign("7")  # type: ignore[arg-type]
+    c = rig.outbox.create("hi", ["13800000000"])
+    with pytest.raises(ValueError, match="unknown recipient state"):
+        rig.outbox.recipients(c.id, state="lost")
+    with pytest.raises(ValueError, match="lead must be"):
+        rig.outbox.due(lead=-1)
+    with pytest.raises(TypeError, match="ws must be a Workspace"):
+        Outbox("ws.sqlite3")  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match="flush_interval"):
+        rig.outbox.start(rig.client(), c.id, flush_interval=0)
+
+
+# -- sending --------------------------------------------------------------------------------
+
+
+def test_a_campaign_runs_to_the_end_with_batched_writes(rig):
+    c = rig.outbox.create("验证码 1234", numbers(200) + ["12345"])
+    run = rig.outbox.start(rig.client(), c.id)
+    rig.run(1.0)
+    assert run.done.called
+    done = rig.outbox.campaign(c.id)
+    assert done.counts == {"delivered": 200, "rejected": 1} and done.state == "sent"
+    rows = rig.outbox.recipients(c.id, state="delivered")
+    assert all(r.msg_ids and r.status == "DELIVRD" and r.sends == 1 for r in rows)
+    assert sorted(rig.submitted_to()) == numbers(200)
+    assert run.commits < 200 / 5  # far fewer transactions than recipients (or SUBMITs)
+    assert [x.id for x in rig.outbox.sent(today=True)] == [c.id]
+    assert rig.outbox.unsent() == []
+
+
+def test_submitted_rows_are_committed_before_the_bytes_leave(rig):
+    """The barrier: when the client hands SUBMIT bytes to the connection, their recipients
+    are already 'submitted' in the file (another connection to the file sees them)."""
+    client = rig.client(rate=1, group=1)  # one SUBMIT a second
+    c = rig.outbox.create("hi", numbers(5))
+    seen: list[dict[str, str]] = []
+    other = Workspace(rig.path)
+    proto = client._protocol
+    original = proto.transport.write
+
+    def spy(data: bytes) -> None:
+        rows = other.db.execute("SELECT number, state FROM campaign_recipients").fetchall()
+        seen.append({n: s for n, s in rows})
+        original(data)
+
+    proto.transport.write = spy
+    rig.outbox.start(client, c.id)
+    rig.run(5.0)
+    other.close()
+    # the first write carries the first SUBMIT: its recipient is in the file already
+    assert sorted(seen[0].values()) == ["queued"] * 4 + ["submitted"]
+    sent = [sum(state != "queued" for state in snapshot.values()) for snapshot in seen]
+    assert sent == sorted(sent) and set(sent) == {1, 2, 3, 4, 5}
+
+
+def test_crash_then_continue_sends_only_what_was_not_accepted(rig):
+    rig.server.report_stat = lambda n: None  # reports come later: accepted is what counts
+    c = rig.outbox.create("hi", numbers(40))
+    client = rig.client(rate=5, group=1)  # 5 SUBMITs a second
+    rig.outbox.start(client, c.id)
+    rig.run(1.0)
+    # the next SUBMITs are written to the connection but the platform never answers them
+    rig.clock.advance(0.5)
+    rig.crash()
+    before = rig.outbox.campaign(c.id)
+    assert before.state == "unsent" and before.counts.get("accepted", 0) >= 5
+    assert before.unknown >= 1 and before.counts["queued"] >= 20
+    accepted = {r.number for r in rig.outbox.recipients(c.id, state="accepted")}
+    unknown = {r.number for r in rig.outbox.recipients(c.id, state="submitted")}
+    queued = {r.number for r in rig.outbox.recipients(c.id, state="queued")}
+    assert [x.id for x in rig.outbox.unsent()] == [c.id]
+
+    rig.server.submits.clear()
+    client = rig.client()
+    run = rig.outbox.start(client, c.id)
+    rig.run(1.0)
+    client.stop()  # (no reports come: stop waiting for them)
+    rig.run()
+    assert run.done.called
+    assert sorted(rig.submitted_to()) == sorted(queued)  # neither accepted nor unknown resent
+    after = rig.outbox.campaign(c.id)
+    assert after.unknown == len(unknown) and after.counts["accepted"] == len(accepted) + len(queued)
+    assert after.state == "unsent"
+
+    # the unknown ones wait for an explicit choice
+    with pytest.raises(CampaignError, match="resend-unknown"):
+        rig.outbox.start(rig.client(), c.id)
+    rig.server.submits.clear()
+    rig.outbox.start(rig.client(), c.id, resend_unknown=True)
+    rig.run(1.0)
+    assert sorted(rig.submitted_to()) == sorted(unknown)
+    rows = {r.number: r for r in rig.outbox.recipients(c.id)}
+    assert all(rows[n].possible_duplicate and rows[n].sends == 2 and rows[n].state == "accepted"
+               for n in unknown)
+    assert not any(rows[n].possible_duplicate for n in accepted | queued)
+    assert rig.outbox.campaign(c.id).state == "sent"
+
+
+def test_client_stopped_mid_campaign_leaves_it_unsent(rig):
+    c = rig.outbox.create("hi", numbers(30))
+    client = rig.client(rate=5, group=1)
+    run = rig.outbox.start(client, c.id)
+    rig.run(1.0)
+    client.stop()
+    rig.run()
+    assert run.done.called
+    got = rig.outbox.campaign(c.id)
+    assert got.state == "unsent" and got.runner_pid is None
+    assert got.counts["delivered"] >= 5 and got.counts["queued"] >= 15
+    assert got.unknown == 0  # a clean stop waits for the connection to close
+    run2 = rig.outbox.start(rig.client(), c.id)
+    rig.run(1.0)
+    assert run2.done.called and rig.outbox.campaign(c.id).counts == {"delivered": 30}
+
+
+def test_a_running_campaign_cannot_be_started_twice(rig):
+    c = rig.outbox.create("hi", numbers(30))
+    rig.outbox.start(rig.client(rate=5), c.id)
+    rig.run(0.5)
+    assert rig.outbox.campaign(c.id).state == "running"
+    with pytest.raises(CampaignError, match="is being sent by process"):
+        rig.outbox.start(rig.client(), c.id)
+    # another process's outbox sees the same while that process lives
+    other = Outbox(rig.ws, pid=rig.outbox.pid + 1, pid_alive=lambda pid: True)
+    with pytest.raises(CampaignError, match="is being sent"):
+        other.start(rig.client(), c.id)
+
+
+def test_nothing_left_to_send(rig):
+    c = rig.outbox.create("hi", numbers(3))
+    rig.outbox.start(rig.client(), c.id)
+    rig.run(0.5)
+    with pytest.raises(CampaignError, match="nothing left to send"):
+        rig.outbox.start(rig.client(), c.id)
+
+
+def test_resend_makes_a_new_campaign_to_everyone(rig):
+    c = rig.outbox.create("hi", numbers(6) + ["bad"], signature=SIG, account=ACCOUNT)
+    rig.outbox.start(rig.client(), c.id)
+    rig.run(0.5)
+    again = rig.outbox.resend(c.id)
+    assert again.resent_from == c.id and again.counts == {"queued": 6}
+    assert (again.text, again.signature, again.account) == ("hi", SIG, ACCOUNT)
+    rig.server.submits.clear()
+    rig.outbox.start(rig.client(), again.id)
+    rig.run(0.5)
+    assert sorted(rig.submitted_to()) == numbers(6)
+    assert {x.id for x in rig.outbox.sent()} == {c.id, again.id}
+    only_bad = rig.outbox.create("hi", ["bad"])
+    with pytest.raises(CampaignError, match="no valid recipient"):
+        rig.outbox.resend(only_bad.id)
+
+
+def test_sent_today_and_all(rig):
+    c1 = rig.outbox.create("day one", numbers(2))
+    rig.outbox.start(rig.client(), c1.id)
+    rig.run(0.5)
+    rig.clock.advance(86400)
+    c2 = rig.outbox.create("day two", numbers(2, 100))
+    rig.outbox.start(rig.client(), c2.id)
+    rig.run(0.5)
+    assert [c.id for c in rig.outbox.sent(today=True)] == [c2.id]
+    assert [c.id for c in rig.outbox.sent()] == [c2.id, c1.id]
+
+
+# -- scheduled ------------------------------------------------------------------------------
+
+
+def test_scheduled_listed_due_and_cancellable_until_handed_over(rig):
+    at1 = datetime.fromtimestamp(T0 + 3600, CHINA)
+    at2 = datetime.fromtimestamp(T0 + 7200, CHINA)
+    late = rig.outbox.create("later", numbers(2), at=at2)
+    soon = rig.outbox.create("soon", numbers(2, 10), at=at1)
+    assert [c.id for c in rig.outbox.scheduled()] == [soon.id, late.id]
+    assert soon.state == "scheduled" and rig.outbox.unsent() == []
+    assert rig.outbox.due(lead=300) == []
+    rig.clock.advance(3600 - 300)
+    assert [c.id for c in rig.outbox.due(lead=300)] == [soon.id]
+    cancelled = rig.outbox.cancel(late.id)
+    assert cancelled.state == "cancelled" and cancelled.counts == {"cancelled": 2}
+    assert [c.id for c in rig.outbox.scheduled()] == [soon.id]
+    with pytest.raises(CampaignError, match="already cancelled"):
+        rig.outbox.cancel(late.id)
+    with pytest.raises(CampaignError, match="was cancelled"):
+        rig.outbox.start(rig.client(), late.id)
+
+    rig.outbox.start(rig.client(), soon.id)
+    rig.run(0.5)
+    assert all(s.at_time.startswith("261122100000") for s in rig.server.submits)  # At_Time 10:00 China
+    assert rig.outbox.scheduled() == []
+    with pytest.raises(CampaignError, match="cannot be cancelled any more"):
+        rig.outbox.cancel(soon.id)
+
+
+def test_parse_at():
+    now = T0
+    assert parse_at("+30m", now=now).timestamp() == T0 + 1800
+    assert parse_at("+2h", now=now).timestamp() == T0 + 7200
+    assert parse_at("2026-11-22 10:00", now=now).timestamp() == T0 + 3600
+    assert parse_at("2026-11-22T02:00:00+00:00", now=now).timestamp() == T0 + 3600
+    with pytest.raises(ValueError, match="cannot read the time"):
+        parse_at("tomorrow", now=now)
+    assert datetime.fromtimestamp(T0, CHINA) + timedelta(hours=1) == parse_at("+1h", now=now)
