@@ -263,9 +263,8 @@ def test_resend_makes_a_new_campaign_to_everyone(rig):
     rig.run(0.5)
     assert sorted(rig.submitted_to()) == numbers(6)
     assert {x.id for x in rig.outbox.sent()} == {c.id, again.id}
-    only_bad = rig.outbox.create("hi", ["bad"])
-    with pytest.raises(CampaignError, match="no valid recipient"):
-        rig.outbox.resend(only_bad.id)
+    with pytest.raises(ValueError, match="no valid recipient among the 2 given \\('bad': not a mainland"):
+        rig.outbox.create("hi", ["bad", "02161234567"])
 
 
 def test_sent_today_and_all(rig):

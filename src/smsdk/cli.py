@@ -17,6 +17,9 @@ Commands:
   no login within --login-timeout).
 * ``smsdk send --via http --enterprise-id E --account EXT …`` — the same over the HTTP interface
   (reports by ``/queryrptbyid.sms``); ``smsdk push-receiver --port N`` prints PUSH events.
+* ``smsdk campaign send|continue|resend|due|unsent|sent|scheduled|cancel|show|list`` — durable
+  campaigns kept in the workspace file (``--workspace``): continue after a crash, resend,
+  sent / scheduled lists (smsdk.cli_campaign, docs/workspace.md).
 * ``smsdk conformance [--target HOST:PORT --account A --password W] [--json FILE]
   [--profile ci|thorough]`` — the conformance suite (harness/conformance, docs/conformance.md):
   one line per RULES.md rule id, pass / fail / n/a / gap with the shortest counterexample.
@@ -357,6 +360,15 @@ def push_receiver(port: int, host: str, path: str, as_json: bool) -> None:
     except CannotListenError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.socketError}") from None
     reactor.run()
+
+
+def _add_campaign() -> None:
+    from smsdk.cli_campaign import campaign
+
+    main.add_command(campaign)
+
+
+_add_campaign()
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -228,6 +228,10 @@ class Outbox:
         checked = _numbers.check_all(to)
         if not checked.numbers and not checked.rejected:
             raise ValueError("a campaign needs at least one recipient")
+        if not checked.numbers:
+            first = checked.rejected[0]
+            raise ValueError(f"no valid recipient among the {len(checked.rejected)} given "
+                             f"({first.given!r}: {first.rejection.value if first.rejection else 'refused'})")
         now = self.ws.now()
         with self.ws.transaction() as db:
             cur = db.execute(
@@ -381,24 +385,9 @@ class Outbox:
         :class:`CampaignRun`; its ``done`` Deferred fires when every recipient sent has its
         outcome or the client stopped.  Raises CampaignError when the campaign is cancelled,
         already running, or has nothing left to send."""
-        found = self.campaign(campaign_id)
-        if found.cancelled is not None:
-            raise CampaignError(f"campaign {campaign_id} was cancelled")
-        if found.runner_pid is not None:
-            raise CampaignError(f"campaign {campaign_id} is being sent by process {found.runner_pid}; "
-                                "wait for it to end (or kill it) before continuing")
         if not (isinstance(flush_interval, (int, float)) and flush_interval > 0):
             raise ValueError(f"flush_interval must be a positive number of seconds, got {flush_interval!r}")
-        states = (QUEUED, SUBMITTED) if resend_unknown else (QUEUED,)
-        rows = self.ws.db.execute(
-            f"SELECT id, number, state, possible_duplicate, sends, msg_ids FROM campaign_recipients "
-            f"WHERE campaign_id = ? AND state IN ({','.join('?' * len(states))}) ORDER BY position",
-            (campaign_id, *states)).fetchall()
-        if not rows:
-            hint = (f"; {found.unknown} recipient(s) are unknown (written before a crash, never "
-                    "answered): resend them with resend_unknown / --resend-unknown"
-                    if found.unknown and not resend_unknown else "")
-            raise CampaignError(f"campaign {campaign_id} has nothing left to send{hint}")
+        found, rows = self._to_send(campaign_id, resend_unknown)
         now = self.ws.now()
         at = found.at_datetime if found.at is not None and found.at > now else None
         run = CampaignRun(self, found, rows, flush_interval, client.reactor)
@@ -418,6 +407,30 @@ class Outbox:
             raise
         run.started()
         return run
+
+    def check_startable(self, campaign_id: int, *, resend_unknown: bool = False) -> Campaign:
+        """What :meth:`start` checks before sending (CampaignError if it would refuse), so
+        a command line can say so before connecting."""
+        return self._to_send(campaign_id, resend_unknown)[0]
+
+    def _to_send(self, campaign_id: int, resend_unknown: bool) -> tuple[Campaign, list[Any]]:
+        found = self.campaign(campaign_id)
+        if found.cancelled is not None:
+            raise CampaignError(f"campaign {campaign_id} was cancelled")
+        if found.runner_pid is not None:
+            raise CampaignError(f"campaign {campaign_id} is being sent by process {found.runner_pid}; "
+                                "wait for it to end (or kill it) before continuing")
+        states = (QUEUED, SUBMITTED) if resend_unknown else (QUEUED,)
+        rows = self.ws.db.execute(
+            f"SELECT id, number, state, possible_duplicate, sends, msg_ids FROM campaign_recipients "
+            f"WHERE campaign_id = ? AND state IN ({','.join('?' * len(states))}) ORDER BY position",
+            (campaign_id, *states)).fetchall()
+        if not rows:
+            hint = (f"; {found.unknown} recipient(s) are unknown (written before a crash, never "
+                    "answered): resend them with resend_unknown / --resend-unknown"
+                    if found.unknown and not resend_unknown else "")
+            raise CampaignError(f"campaign {campaign_id} has nothing left to send{hint}")
+        return found, rows
 
     def _release(self, campaign_id: int) -> None:
         self._running.discard(campaign_id)
@@ -449,6 +462,7 @@ class CampaignRun:
         self._timer: Any = None
         self._finished = False
         self.total = len(rows)
+        self.unanswered = len(rows)  # neither accepted nor final yet
         self.written = 0
         self.accepted = 0
         self.finished = 0
@@ -478,6 +492,7 @@ class CampaignRun:
         if parts_accepted >= parts_total and row[1] == SUBMITTED:
             row[1] = ACCEPTED
             self.accepted += 1
+            self.unanswered -= 1
         self._dirty[number] = row
         self._arm()
 
@@ -500,6 +515,8 @@ class CampaignRun:
         else:
             if row[1] in (QUEUED, SUBMITTED, ACCEPTED):
                 self.finished += 1
+            if row[1] in (QUEUED, SUBMITTED):
+                self.unanswered -= 1
             row[1] = state.value
             row[2] = outcome.status
             row[3] = outcome.detail

@@ -1,0 +1,98 @@
+"""``smsdk campaign`` as a person runs it: a real process against the minimal EMPP server
+(``server`` fixture, tests/conftest.py), the workspace in a temporary file."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+ACCOUNT = "10657109000001"
+
+
+def smsdk(*args: str, timeout: float = 60) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "smsdk.cli", "campaign", *args], capture_output=True,
+                          text=True, timeout=timeout, stdin=subprocess.DEVNULL)
+
+
+@pytest.fixture
+def ws(tmp_path):
+    return str(tmp_path / "ws.sqlite3")
+
+
+def conn(port: int) -> list[str]:
+    return ["--host", "127.0.0.1", "--port", str(port), "--account", ACCOUNT, "--password", "secret",
+            "--wait", "5"]
+
+
+def test_send_lists_and_send_again(server, ws):
+    out = smsdk("send", "--workspace", ws, *conn(server), "--to", "13800138000", "--to", "13800138001",
+                "--to", "12345", "--json", "你好")
+    assert out.returncode == 0, out.stderr
+    made = json.loads(out.stdout)["campaigns"][0]
+    assert made["state"] == "sent" and made["counts"] == {"delivered": 2, "rejected": 1}
+    sent = json.loads(smsdk("sent", "--today", "--json", "--workspace", ws).stdout)["campaigns"]
+    assert [c["id"] for c in sent] == [made["id"]]
+    assert json.loads(smsdk("unsent", "--json", "--workspace", ws).stdout) == {"campaigns": []}
+    again = smsdk("send-again", str(made["id"]), "--workspace", ws, *conn(server), "--json")
+    assert again.returncode == 0, again.stderr
+    new = json.loads(again.stdout)["campaigns"][0]
+    assert new["resent_from"] == made["id"] and new["counts"] == {"delivered": 2}
+    shown = json.loads(smsdk("show", str(made["id"]), "--json", "--workspace", ws).stdout)
+    assert [r["state"] for r in shown["recipients"]] == ["delivered", "delivered", "rejected"]
+    table = smsdk("list", "--workspace", ws)
+    assert table.returncode == 0 and "again 1" in table.stdout
+
+
+def test_scheduled_listed_cancelled_and_due(server, ws):
+    out = smsdk("send", "--workspace", ws, "--to", "13800138000", "--at", "+2h", "明天见")
+    assert out.returncode == 0, out.stderr  # no connection needed to store a scheduled campaign
+    assert "scheduled for" in out.stdout
+    listed = json.loads(smsdk("scheduled", "--json", "--workspace", ws).stdout)["campaigns"]
+    assert [c["state"] for c in listed] == ["scheduled"]
+    assert "no scheduled campaign is due" in smsdk("due", "--workspace", ws).stdout
+    soon = smsdk("send", "--workspace", ws, "--to", "13800138001", "--at", "+1m", "--lead", "0", "--json", "马上")
+    soon_id = json.loads(soon.stdout)["campaign"]["id"]
+    due = smsdk("due", "--workspace", ws, *conn(server), "--json")  # within the 300 s lead
+    assert due.returncode == 0, due.stderr
+    assert [c["id"] for c in json.loads(due.stdout)["campaigns"]] == [soon_id]
+    cancelled = smsdk("cancel", str(listed[0]["id"]), "--workspace", ws)
+    assert cancelled.returncode == 0 and "cancelled (1 recipients)" in cancelled.stdout
+    assert json.loads(smsdk("scheduled", "--json", "--workspace", ws).stdout) == {"campaigns": []}
+    again = smsdk("cancel", str(soon_id), "--workspace", ws)
+    assert again.returncode == 2 and "cannot be cancelled any more" in again.stderr
+
+
+@pytest.mark.parametrize("args, message", [
+    (["send", "--to", "13800138000", "hi"], "sending needs --host, --account, --password"),
+    (["send", "hi"], "give at least one --to NUMBER"),
+    (["send", "--to", "13800138000", "--at", "soon", "hi"], "cannot read the time 'soon'"),
+    (["send", "--to", "bad", "--at", "+1h", "hi"], "no valid recipient among the 1 given"),
+    (["send", "--to", "13800138000", "--at", "+1h", "-s", "nobrackets", "hi"], "cannot send this text"),
+    (["continue", "7", "--host", "h", "--account", "a", "--password", "p"], "no campaign 7"),
+    (["cancel", "7"], "no campaign 7"),
+    (["show", "1", "--state", "lost"], "no campaign 1"),
+])
+def test_bad_input_is_one_clear_line(ws, args, message):
+    out = smsdk(*args, "--workspace", ws)
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert message in out.stderr
+    assert "Traceback" not in out.stderr
+
+
+def test_nothing_left_to_send_is_said_before_connecting(server, ws):
+    out = smsdk("send", "--workspace", ws, *conn(server), "--to", "13800138000", "hi")
+    assert out.returncode == 0, out.stderr
+    again = smsdk("continue", "1", "--workspace", ws, "--host", "127.0.0.1", "--port", "1",
+                  "--account", ACCOUNT, "--password", "secret", timeout=20)
+    assert again.returncode == 2 and "nothing left to send" in again.stderr
+
+
+def test_wrong_password_is_exit_3_and_the_campaign_stays_unsent(server, ws):
+    out = smsdk("send", "--workspace", ws, "--host", "127.0.0.1", "--port", str(server), "--account",
+                ACCOUNT, "--password", "wrong", "--to", "13800138000", "hi")
+    assert out.returncode == 3 and "login refused" in out.stderr
+    unsent = json.loads(smsdk("unsent", "--json", "--workspace", ws).stdout)["campaigns"]
+    assert [c["counts"] for c in unsent] == [{"queued": 1}]
