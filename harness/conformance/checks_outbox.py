@@ -111,7 +111,8 @@ def outbox_crash_continue(ctx: Any) -> None:
         valid = list(check_all(numbers).numbers)
         if not valid:
             return
-        with World() as w, tempfile.TemporaryDirectory() as tmp:
+        w = World()
+        with w, tempfile.TemporaryDirectory() as tmp:
             path = Path(tmp) / "ws.sqlite3"
             first = Process(w, path, rate=rate, group=group)
             made = first.outbox.create("双十一大促，全场五折", numbers)
@@ -180,7 +181,8 @@ def scheduled_campaigns(ctx: Any) -> None:
         from smsdk.china_time import CHINA
         from smsdk.workspace.outbox import CampaignError
 
-        with World() as w, tempfile.TemporaryDirectory() as tmp:
+        w = World()
+        with w, tempfile.TemporaryDirectory() as tmp:
             proc = Process(w, Path(tmp) / "ws.sqlite3", rate=100.0, group=5)
             box, wall = proc.outbox, w.platform.wall
             made = []
