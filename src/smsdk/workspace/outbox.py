@@ -39,7 +39,7 @@ from __future__ import annotations
 
 import os
 import socket
-from collections.abc import Callable, Iterable, Iterator
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -66,12 +66,16 @@ COMPONENT = component(
         cancelled   REAL,
         resent_from INTEGER REFERENCES campaigns (id),
         runner_pid  INTEGER,           -- the process sending it now (NULL: none)
-        runner_host TEXT
+        runner_host TEXT,
+        first_row   INTEGER NOT NULL DEFAULT 0,  -- its recipients are the campaign_recipients
+        last_row    INTEGER NOT NULL DEFAULT -1  -- rows first_row..last_row (one insert)
     );
+    -- No secondary index: a campaign's rows are one rowid range (first_row..last_row, in
+    -- recipient order), so inserting 100 000 of them and updating their states touches
+    -- nothing but the table itself.
     CREATE TABLE campaign_recipients (
         id          INTEGER PRIMARY KEY,
-        campaign_id INTEGER NOT NULL REFERENCES campaigns (id) ON DELETE CASCADE,
-        position    INTEGER NOT NULL,
+        campaign_id INTEGER NOT NULL REFERENCES campaigns (id),
         number      TEXT NOT NULL,     -- normalised; as given when rejected
         state       TEXT NOT NULL DEFAULT 'queued',
         status      TEXT NOT NULL DEFAULT '',
@@ -79,10 +83,8 @@ COMPONENT = component(
         msg_ids     TEXT NOT NULL DEFAULT '',   -- space separated, as Outcome.msg_ids
         possible_duplicate INTEGER NOT NULL DEFAULT 0,
         sends       INTEGER NOT NULL DEFAULT 0, -- SUBMITs written for it (all runs)
-        updated     REAL NOT NULL,
-        UNIQUE (campaign_id, number)
+        updated     REAL NOT NULL
     );
-    CREATE INDEX campaign_recipients_state ON campaign_recipients (campaign_id, state);
     CREATE INDEX campaigns_dispatched ON campaigns (dispatched);
     """,
 )
@@ -238,15 +240,18 @@ class Outbox:
                 "INSERT INTO campaigns (text, signature, at_time, account, created, resent_from) "
                 "VALUES (?, ?, ?, ?, ?, ?)", (text, signature, at_epoch, account, now, resent_from))
             cid = int(cur.lastrowid or 0)
+            first = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM campaign_recipients").fetchone()[0]
             db.executemany(
-                "INSERT INTO campaign_recipients (campaign_id, position, number, updated) VALUES (?, ?, ?, ?)",
-                ((cid, i, n, now) for i, n in enumerate(checked.numbers)))
-            start = len(checked.numbers)
+                "INSERT INTO campaign_recipients (id, campaign_id, number, updated) VALUES (?, ?, ?, ?)",
+                ((first + i, cid, n, now) for i, n in enumerate(checked.numbers)))
+            start = first + len(checked.numbers)
             db.executemany(
-                "INSERT INTO campaign_recipients (campaign_id, position, number, state, detail, updated) "
+                "INSERT INTO campaign_recipients (id, campaign_id, number, state, detail, updated) "
                 "VALUES (?, ?, ?, 'rejected', ?, ?)",
-                ((cid, start + i, c.given, c.rejection.value if c.rejection else "", now)
+                ((start + i, cid, c.given, c.rejection.value if c.rejection else "", now)
                  for i, c in enumerate(checked.rejected)))
+            db.execute("UPDATE campaigns SET first_row = ?, last_row = ? WHERE id = ?",
+                       (first, start + len(checked.rejected) - 1, cid))
         return self.campaign(cid)
 
     def resend(self, campaign_id: int) -> Campaign:
@@ -254,8 +259,8 @@ class Outbox:
         of ``campaign_id`` ("resend" / "send again"); its At_Time is kept only if still ahead."""
         old = self.campaign(campaign_id)
         rows = self.ws.db.execute(
-            "SELECT number FROM campaign_recipients WHERE campaign_id = ? AND state != 'rejected' "
-            "ORDER BY position", (campaign_id,)).fetchall()
+            "SELECT number FROM campaign_recipients WHERE id BETWEEN ? AND ? AND state != 'rejected' "
+            "ORDER BY id", self._range(campaign_id)).fetchall()
         if not rows:
             raise CampaignError(f"campaign {campaign_id} has no valid recipient to send again")
         at = old.at_datetime if old.at is not None and old.at > self.ws.now() else None
@@ -311,13 +316,21 @@ class Outbox:
         if state is not None and state not in STATES:
             raise ValueError(f"unknown recipient state {state!r}: one of {', '.join(STATES)}")
         sql = ("SELECT number, state, status, detail, msg_ids, possible_duplicate, sends "
-               "FROM campaign_recipients WHERE campaign_id = ?")
-        args: tuple[Any, ...] = (campaign_id,)
+               "FROM campaign_recipients WHERE id BETWEEN ? AND ?")
+        args: tuple[Any, ...] = self._range(campaign_id)
         if state is not None:
             sql += " AND state = ?"
             args += (state,)
         return [RecipientRow(r[0], r[1], r[2], r[3], tuple(r[4].split()), bool(r[5]), r[6])
-                for r in self.ws.db.execute(sql + " ORDER BY position", args)]
+                for r in self.ws.db.execute(sql + " ORDER BY id", args)]
+
+    def _range(self, campaign_id: int) -> tuple[int, int]:
+        """The rowids of a campaign's recipients (first, last)."""
+        row = self.ws.db.execute("SELECT first_row, last_row FROM campaigns WHERE id = ?",
+                                 (campaign_id,)).fetchone()
+        if row is None:
+            raise CampaignError(f"no campaign {campaign_id} in {self.ws.path}")
+        return int(row[0]), int(row[1])
 
     def today_start(self) -> float:
         """Midnight today, China time, by the workspace's clock (epoch seconds)."""
@@ -328,18 +341,13 @@ class Outbox:
         db = self.ws.db
         rows = db.execute(
             "SELECT c.id, c.text, c.signature, c.at_time, c.account, c.created, c.dispatched, "
-            f"c.cancelled, c.resent_from, c.runner_pid, c.runner_host FROM campaigns c {where} "
-            "ORDER BY c.id DESC", args).fetchall()
-        if not rows:
-            return []
-        ids = [r[0] for r in rows]
-        counts: dict[int, dict[str, int]] = {cid: {} for cid in ids}
-        for chunk in _chunks(ids, 500):
-            marks = ",".join("?" * len(chunk))
-            for cid, state, n in db.execute(
-                    f"SELECT campaign_id, state, COUNT(*) FROM campaign_recipients "
-                    f"WHERE campaign_id IN ({marks}) GROUP BY campaign_id, state", chunk):
-                counts[cid][state] = n
+            f"c.cancelled, c.resent_from, c.runner_pid, c.runner_host, c.first_row, c.last_row "
+            f"FROM campaigns c {where} ORDER BY c.id DESC", args).fetchall()
+        counts: dict[int, dict[str, int]] = {}
+        for r in rows:
+            counts[r[0]] = dict(db.execute(
+                "SELECT state, COUNT(*) FROM campaign_recipients WHERE id BETWEEN ? AND ? GROUP BY state",
+                (r[11], r[12])).fetchall())
         out = []
         for r in rows:
             pid = r[9]
@@ -374,7 +382,8 @@ class Outbox:
         with self.ws.transaction() as db:
             db.execute("UPDATE campaigns SET cancelled = ? WHERE id = ?", (now, campaign_id))
             db.execute("UPDATE campaign_recipients SET state = 'cancelled', detail = 'cancelled before sending', "
-                       "updated = ? WHERE campaign_id = ? AND state = 'queued'", (now, campaign_id))
+                       "updated = ? WHERE id BETWEEN ? AND ? AND state = 'queued'",
+                       (now, *self._range(campaign_id)))
         return self.campaign(campaign_id)
 
     def start(self, client: Any, campaign_id: int, *, resend_unknown: bool = False,
@@ -397,7 +406,7 @@ class Outbox:
                        (self.pid, self.host, now, campaign_id))
             if resend_unknown:
                 db.execute("UPDATE campaign_recipients SET possible_duplicate = 1, updated = ? "
-                           "WHERE campaign_id = ? AND state = 'submitted'", (now, campaign_id))
+                           "WHERE id BETWEEN ? AND ? AND state = 'submitted'", (now, *self._range(campaign_id)))
         self._running.add(campaign_id)
         try:
             run.submission = client.send(found.text, [r[1] for r in rows], signature=found.signature,
@@ -423,8 +432,8 @@ class Outbox:
         states = (QUEUED, SUBMITTED) if resend_unknown else (QUEUED,)
         rows = self.ws.db.execute(
             f"SELECT id, number, state, possible_duplicate, sends, msg_ids FROM campaign_recipients "
-            f"WHERE campaign_id = ? AND state IN ({','.join('?' * len(states))}) ORDER BY position",
-            (campaign_id, *states)).fetchall()
+            f"WHERE id BETWEEN ? AND ? AND state IN ({','.join('?' * len(states))}) ORDER BY id",
+            (*self._range(campaign_id), *states)).fetchall()
         if not rows:
             hint = (f"; {found.unknown} recipient(s) are unknown (written before a crash, never "
                     "answered): resend them with resend_unknown / --resend-unknown"
@@ -458,6 +467,10 @@ class CampaignRun:
         self._rows: dict[str, list[Any]] = {
             r[1]: [r[0], r[2], "", "", r[5].split() if r[5] else [], bool(r[3]) or r[2] == SUBMITTED, r[4]]
             for r in rows}
+        # rows changed since the last write: _written must reach the file before the SUBMIT's
+        # bytes go (before_write); _dirty (answers, outcomes) every flush_interval, so that
+        # an 'accepted' and its 'delivered' that come close together cost one row update
+        self._written: dict[str, list[Any]] = {}
         self._dirty: dict[str, list[Any]] = {}
         self._timer: Any = None
         self._finished = False
@@ -472,18 +485,23 @@ class CampaignRun:
     # -- SubmissionListener ------------------------------------------------------------------
 
     def on_written(self, submission: Submission, numbers: list[str]) -> None:
-        rows, dirty = self._rows, self._dirty
+        rows, written = self._rows, self._written
         for number in numbers:
             row = rows[number]
             if row[1] == QUEUED:
                 self.written += 1
             row[1] = SUBMITTED
             row[6] += 1
-            dirty[number] = row
+            written[number] = row
 
     def before_write(self) -> None:
-        if self._dirty:
-            self.flush()
+        """Commit the recipients of the SUBMITs about to be written (one transaction)."""
+        if self._written:
+            written, self._written = self._written, {}
+            dirty = self._dirty
+            for number in written:
+                dirty.pop(number, None)  # (its current state is written now)
+            self._write(written)
 
     def on_accepted(self, submission: Submission, number: str, msg_id: str,
                     parts_accepted: int, parts_total: int) -> None:
@@ -535,6 +553,11 @@ class CampaignRun:
             self._timer.cancel()
         self._timer = None
         dirty, self._dirty = self._dirty, {}
+        dirty.update(self._written)
+        self._written = {}
+        self._write(dirty)
+
+    def _write(self, dirty: dict[str, list[Any]]) -> None:
         if not dirty:
             return
         now = self.outbox.ws.now()
@@ -587,11 +610,6 @@ def _pid_alive(pid: int) -> bool:
     except PermissionError:
         return True
     return True
-
-
-def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
-    for i in range(0, len(items), size):
-        yield items[i:i + size]
 
 
 def china_day(ts: float) -> str:
