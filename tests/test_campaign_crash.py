@@ -93,7 +93,11 @@ def campaign(*args: str, workspace: Path, port: int) -> list[str]:
 def states(workspace: Path) -> Counter:
     db = sqlite3.connect(workspace)
     try:
-        return Counter(dict(db.execute("SELECT state, COUNT(*) FROM campaign_recipients GROUP BY state")))
+        # as smsdk.workspace.outbox reads it: 'queued' up to written_through was written
+        return Counter(dict(db.execute(
+            "SELECT CASE WHEN r.state = 'queued' AND r.id <= c.written_through THEN 'submitted' "
+            "ELSE r.state END AS s, COUNT(*) FROM campaign_recipients r "
+            "JOIN campaigns c ON c.id = r.campaign_id GROUP BY s")))
     except sqlite3.OperationalError:  # not created yet
         return Counter()
     finally:

@@ -37,6 +37,7 @@ withdraw a held SUBMIT (only the platform's web interface can).
 
 from __future__ import annotations
 
+import bisect
 import os
 import socket
 from collections.abc import Callable, Iterable
@@ -68,7 +69,8 @@ COMPONENT = component(
         runner_pid  INTEGER,           -- the process sending it now (NULL: none)
         runner_host TEXT,
         first_row   INTEGER NOT NULL DEFAULT 0,  -- its recipients are the campaign_recipients
-        last_row    INTEGER NOT NULL DEFAULT -1  -- rows first_row..last_row (one insert)
+        last_row    INTEGER NOT NULL DEFAULT -1, -- rows first_row..last_row (one insert)
+        written_through INTEGER NOT NULL DEFAULT 0  -- every row up to it was written once
     );
     -- No secondary index: a campaign's rows are one rowid range (first_row..last_row, in
     -- recipient order), so inserting 100 000 of them and updating their states touches
@@ -82,7 +84,6 @@ COMPONENT = component(
         detail      TEXT NOT NULL DEFAULT '',
         msg_ids     TEXT NOT NULL DEFAULT '',   -- space separated, as Outcome.msg_ids
         possible_duplicate INTEGER NOT NULL DEFAULT 0,
-        sends       INTEGER NOT NULL DEFAULT 0, -- SUBMITs written for it (all runs)
         updated     REAL NOT NULL
     );
     CREATE INDEX campaigns_dispatched ON campaigns (dispatched);
@@ -97,6 +98,10 @@ CANCELLED = "cancelled"
 FINAL_STATES = ("delivered", "failed", "expired", REJECTED, CANCELLED)
 #: Every recipient state, in the order of the diagram above.
 STATES = (QUEUED, SUBMITTED, ACCEPTED, "delivered", "failed", "expired", REJECTED, CANCELLED)
+
+#: A row's state as read: one still stored 'queued' at or below its campaign's
+#: written_through mark (parameter) was written to the link: 'submitted' (see CampaignRun).
+_EFFECTIVE = "CASE WHEN state = 'queued' AND id <= ? THEN 'submitted' ELSE state END"
 
 DEFAULT_LEAD = 300.0  # seconds before At_Time a scheduled campaign is handed to the platform
 
@@ -171,12 +176,11 @@ class RecipientRow:
     detail: str
     msg_ids: tuple[str, ...]
     possible_duplicate: bool
-    sends: int
 
     def as_dict(self) -> dict[str, Any]:
         return {"recipient": self.number, "state": self.state, "status": self.status,
                 "detail": self.detail, "msg_ids": list(self.msg_ids),
-                "possible_duplicate": self.possible_duplicate, "sends": self.sends}
+                "possible_duplicate": self.possible_duplicate}
 
 
 # -- the outbox -------------------------------------------------------------------------------
@@ -260,7 +264,7 @@ class Outbox:
         old = self.campaign(campaign_id)
         rows = self.ws.db.execute(
             "SELECT number FROM campaign_recipients WHERE id BETWEEN ? AND ? AND state != 'rejected' "
-            "ORDER BY id", self._range(campaign_id)).fetchall()
+            "ORDER BY id", self._range(campaign_id)[:2]).fetchall()
         if not rows:
             raise CampaignError(f"campaign {campaign_id} has no valid recipient to send again")
         at = old.at_datetime if old.at is not None and old.at > self.ws.now() else None
@@ -315,22 +319,23 @@ class Outbox:
         self.campaign(campaign_id)
         if state is not None and state not in STATES:
             raise ValueError(f"unknown recipient state {state!r}: one of {', '.join(STATES)}")
-        sql = ("SELECT number, state, status, detail, msg_ids, possible_duplicate, sends "
+        first, last, mark = self._range(campaign_id)
+        sql = (f"SELECT number, {_EFFECTIVE}, status, detail, msg_ids, possible_duplicate "
                "FROM campaign_recipients WHERE id BETWEEN ? AND ?")
-        args: tuple[Any, ...] = self._range(campaign_id)
+        args: tuple[Any, ...] = (mark, first, last)
         if state is not None:
-            sql += " AND state = ?"
-            args += (state,)
-        return [RecipientRow(r[0], r[1], r[2], r[3], tuple(r[4].split()), bool(r[5]), r[6])
+            sql += f" AND {_EFFECTIVE} = ?"
+            args += (mark, state)
+        return [RecipientRow(r[0], r[1], r[2], r[3], tuple(r[4].split()), bool(r[5]))
                 for r in self.ws.db.execute(sql + " ORDER BY id", args)]
 
-    def _range(self, campaign_id: int) -> tuple[int, int]:
-        """The rowids of a campaign's recipients (first, last)."""
-        row = self.ws.db.execute("SELECT first_row, last_row FROM campaigns WHERE id = ?",
+    def _range(self, campaign_id: int) -> tuple[int, int, int]:
+        """The rowids of a campaign's recipients (first, last) and its written-through mark."""
+        row = self.ws.db.execute("SELECT first_row, last_row, written_through FROM campaigns WHERE id = ?",
                                  (campaign_id,)).fetchone()
         if row is None:
             raise CampaignError(f"no campaign {campaign_id} in {self.ws.path}")
-        return int(row[0]), int(row[1])
+        return int(row[0]), int(row[1]), int(row[2])
 
     def today_start(self) -> float:
         """Midnight today, China time, by the workspace's clock (epoch seconds)."""
@@ -341,13 +346,13 @@ class Outbox:
         db = self.ws.db
         rows = db.execute(
             "SELECT c.id, c.text, c.signature, c.at_time, c.account, c.created, c.dispatched, "
-            f"c.cancelled, c.resent_from, c.runner_pid, c.runner_host, c.first_row, c.last_row "
-            f"FROM campaigns c {where} ORDER BY c.id DESC", args).fetchall()
+            f"c.cancelled, c.resent_from, c.runner_pid, c.runner_host, c.first_row, c.last_row, "
+            f"c.written_through FROM campaigns c {where} ORDER BY c.id DESC", args).fetchall()
         counts: dict[int, dict[str, int]] = {}
         for r in rows:
             counts[r[0]] = dict(db.execute(
-                "SELECT state, COUNT(*) FROM campaign_recipients WHERE id BETWEEN ? AND ? GROUP BY state",
-                (r[11], r[12])).fetchall())
+                f"SELECT {_EFFECTIVE} AS s, COUNT(*) FROM campaign_recipients WHERE id BETWEEN ? AND ? "
+                "GROUP BY s", (r[13], r[11], r[12])).fetchall())
         out = []
         for r in rows:
             pid = r[9]
@@ -383,7 +388,7 @@ class Outbox:
             db.execute("UPDATE campaigns SET cancelled = ? WHERE id = ?", (now, campaign_id))
             db.execute("UPDATE campaign_recipients SET state = 'cancelled', detail = 'cancelled before sending', "
                        "updated = ? WHERE id BETWEEN ? AND ? AND state = 'queued'",
-                       (now, *self._range(campaign_id)))
+                       (now, *self._range(campaign_id)[:2]))
         return self.campaign(campaign_id)
 
     def start(self, client: Any, campaign_id: int, *, resend_unknown: bool = False,
@@ -400,13 +405,17 @@ class Outbox:
         now = self.ws.now()
         at = found.at_datetime if found.at is not None and found.at > now else None
         run = CampaignRun(self, found, rows, flush_interval, client.reactor)
+        first, last, mark = self._range(campaign_id)
         with self.ws.transaction() as db:
             db.execute("UPDATE campaigns SET runner_pid = ?, runner_host = ?, "
                        "dispatched = COALESCE(dispatched, ?) WHERE id = ?",
                        (self.pid, self.host, now, campaign_id))
+            # rows a crashed run wrote (below its mark) but never recorded: store what they are
+            db.execute("UPDATE campaign_recipients SET state = 'submitted', updated = ? "
+                       "WHERE id BETWEEN ? AND ? AND state = 'queued'", (now, first, min(last, mark)))
             if resend_unknown:
                 db.execute("UPDATE campaign_recipients SET possible_duplicate = 1, updated = ? "
-                           "WHERE id BETWEEN ? AND ? AND state = 'submitted'", (now, *self._range(campaign_id)))
+                           "WHERE id BETWEEN ? AND ? AND state = 'submitted'", (now, first, last))
         self._running.add(campaign_id)
         try:
             run.submission = client.send(found.text, [r[1] for r in rows], signature=found.signature,
@@ -431,9 +440,9 @@ class Outbox:
                                 "wait for it to end (or kill it) before continuing")
         states = (QUEUED, SUBMITTED) if resend_unknown else (QUEUED,)
         rows = self.ws.db.execute(
-            f"SELECT id, number, state, possible_duplicate, sends, msg_ids FROM campaign_recipients "
-            f"WHERE id BETWEEN ? AND ? AND state IN ({','.join('?' * len(states))}) ORDER BY id",
-            (*self._range(campaign_id), *states)).fetchall()
+            f"SELECT id, number, {_EFFECTIVE} AS s FROM campaign_recipients "
+            f"WHERE id BETWEEN ? AND ? AND s IN ({','.join('?' * len(states))}) ORDER BY id",
+            (self._range(campaign_id)[2], *self._range(campaign_id)[:2], *states)).fetchall()
         if not rows:
             hint = (f"; {found.unknown} recipient(s) are unknown (written before a crash, never "
                     "answered): resend them with resend_unknown / --resend-unknown"
@@ -450,8 +459,22 @@ class Outbox:
 
 class CampaignRun:
     """One pass of sending a campaign: the listener of its submission, writing every change
-    to the outbox in batches (see the module docstring).  Counters for a progress display:
-    ``written``, ``accepted``, ``finished`` (recipients of this run)."""
+    to the outbox in batches (see the module docstring).  Counters for a progress display
+    (recipients of this run, as of the last write): ``written``, ``accepted``, ``finished``,
+    ``unanswered`` (neither accepted nor final yet); ``commits``: transactions so far.
+
+    Durability: before a pass of SUBMITs is written, one small transaction raises the
+    campaign's ``written_through`` to the highest recipient row they carry.  The client
+    sends a campaign's recipients in row order (retries go to the front of the queue, never
+    past a later row), so every row up to that mark has been written at least once: a row
+    still stored ``queued`` at or below the mark reads as ``submitted``.  Should the order
+    ever change, a row below the mark that was not written would read ``submitted`` too:
+    unknown, never lost and never silently resent.  Answers (``accepted`` and its Msg_Ids),
+    outcomes and flags are buffered as they come and written every ``flush_interval``
+    seconds in one transaction, an answer and its outcome in the same batch as one row
+    update.  Nothing is kept per recipient but its row id, so a 100 000-recipient campaign
+    adds few objects to the process.
+    """
 
     def __init__(self, outbox: Outbox, campaign: Campaign, rows: list[Any],
                  flush_interval: float, reactor: Any) -> None:
@@ -462,110 +485,137 @@ class CampaignRun:
         self.reactor = reactor
         self.flush_interval = flush_interval
         self.submission: Submission | None = None
-        # number -> [row id, state, status, detail, msg_ids, possible_duplicate, sends]; a
-        # recipient sent again while 'submitted' (its first SUBMIT's fate unknown) is flagged
-        self._rows: dict[str, list[Any]] = {
-            r[1]: [r[0], r[2], "", "", r[5].split() if r[5] else [], bool(r[3]) or r[2] == SUBMITTED, r[4]]
-            for r in rows}
-        # rows changed since the last write: _written must reach the file before the SUBMIT's
-        # bytes go (before_write); _dirty (answers, outcomes) every flush_interval, so that
-        # an 'accepted' and its 'delivered' that come close together cost one row update
-        self._written: dict[str, list[Any]] = {}
-        self._dirty: dict[str, list[Any]] = {}
+        self._rid: dict[str, int] = {r[1]: r[0] for r in rows}  # number -> row id
+        self._ids = [r[0] for r in rows]  # ascending
+        self._accepts: list[tuple[int, str, bool]] = []  # (row id, msg_id, every part accepted)
+        self._outcomes: list[Outcome] = []
+        self._flags: list[int] = []  # row ids flagged possible duplicate
+        self._answered: set[int] = set()  # row ids accepted or final
+        self._high = 0        # highest row id written (this run)
+        self._committed = 0   # highest row id committed as written_through
         self._timer: Any = None
         self._finished = False
         self.total = len(rows)
-        self.unanswered = len(rows)  # neither accepted nor final yet
-        self.written = 0
         self.accepted = 0
         self.finished = 0
         self.commits = 0
         self.done: defer.Deferred[CampaignRun] = defer.Deferred()
 
-    # -- SubmissionListener ------------------------------------------------------------------
+    @property
+    def written(self) -> int:
+        """Recipients of this run written to the link at least once."""
+        return bisect.bisect_right(self._ids, self._high)
+
+    @property
+    def unanswered(self) -> int:
+        """Recipients of this run neither accepted nor final (as of the last write)."""
+        return self.total - len(self._answered)
+
+    # -- SubmissionListener (cheap: the work is done when writing) ---------------------------
 
     def on_written(self, submission: Submission, numbers: list[str]) -> None:
-        rows, written = self._rows, self._written
+        rid = self._rid
+        high = self._high
         for number in numbers:
-            row = rows[number]
-            if row[1] == QUEUED:
-                self.written += 1
-            row[1] = SUBMITTED
-            row[6] += 1
-            written[number] = row
+            row = rid[number]
+            if row > high:
+                high = row
+        self._high = high
 
     def before_write(self) -> None:
-        """Commit the recipients of the SUBMITs about to be written (one transaction)."""
-        if self._written:
-            written, self._written = self._written, {}
-            dirty = self._dirty
-            for number in written:
-                dirty.pop(number, None)  # (its current state is written now)
-            self._write(written)
+        """Commit the written-through mark of the SUBMITs about to be written."""
+        if self._high > self._committed:
+            high = self._high
+            with self.outbox.ws.transaction() as db:
+                db.execute("UPDATE campaigns SET written_through = MAX(written_through, ?) WHERE id = ?",
+                           (high, self.campaign.id))
+            self._committed = high
+            self.commits += 1
 
     def on_accepted(self, submission: Submission, number: str, msg_id: str,
                     parts_accepted: int, parts_total: int) -> None:
-        row = self._rows[number]
-        row[4].append(msg_id)
-        if parts_accepted >= parts_total and row[1] == SUBMITTED:
-            row[1] = ACCEPTED
-            self.accepted += 1
-            self.unanswered -= 1
-        self._dirty[number] = row
-        self._arm()
-
-    def on_possible_duplicate(self, submission: Submission, number: str) -> None:
-        row = self._rows.get(number)
-        if row is not None:
-            row[5] = True
-            self._dirty[number] = row
+        self._accepts.append((self._rid[number], msg_id, parts_accepted >= parts_total))
+        if self._timer is None:
             self._arm()
 
+    def on_possible_duplicate(self, submission: Submission, number: str) -> None:
+        row = self._rid.get(number)
+        if row is not None:
+            self._flags.append(row)
+            if self._timer is None:
+                self._arm()
+
     def on_outcome(self, submission: Submission, outcome: Outcome) -> None:
-        row = self._rows.get(outcome.recipient)
-        if row is None:
-            return
-        state = outcome.state
-        if state is OutcomeState.CANCELLED:
-            # the client stopped first: the row keeps what is known (queued: never written;
-            # submitted: fate unknown; accepted: awaiting a report) and can be continued
-            row[3] = outcome.detail
-        else:
-            if row[1] in (QUEUED, SUBMITTED, ACCEPTED):
-                self.finished += 1
-            if row[1] in (QUEUED, SUBMITTED):
-                self.unanswered -= 1
-            row[1] = state.value
-            row[2] = outcome.status
-            row[3] = outcome.detail
-            if outcome.msg_ids:
-                row[4] = list(outcome.msg_ids)
-        if outcome.possible_duplicate:
-            row[5] = True
-        self._dirty[outcome.recipient] = row
-        self._arm()
+        self._outcomes.append(outcome)
+        if self._timer is None:
+            self._arm()
 
     # -- writing -----------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write every change buffered so far, in one transaction."""
+        """Write every answer, outcome and flag buffered so far, in one transaction."""
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
-        dirty, self._dirty = self._dirty, {}
-        dirty.update(self._written)
-        self._written = {}
-        self._write(dirty)
-
-    def _write(self, dirty: dict[str, list[Any]]) -> None:
-        if not dirty:
+        accepts, self._accepts = self._accepts, []
+        outcomes, self._outcomes = self._outcomes, []
+        flags, self._flags = self._flags, []
+        if not (accepts or outcomes or flags):
             return
+        rid, answered = self._rid, self._answered
+        finals: list[tuple[Any, ...]] = []
+        notes: list[tuple[Any, ...]] = []
+        final_ids: set[int] = set()
+        for outcome in outcomes:
+            row = rid.get(outcome.recipient)
+            if row is None:
+                continue
+            state = _STATE_NAMES[outcome.state]
+            dup = 1 if outcome.possible_duplicate else 0
+            if state == CANCELLED:
+                # the client stopped first: the row keeps what is known (queued: never
+                # written; submitted: fate unknown; accepted: awaiting a report) and can be
+                # continued; the reason is noted
+                notes.append((outcome.detail, dup, row))
+                continue
+            answered.add(row)
+            self.finished += 1
+            final_ids.add(row)
+            finals.append((state, outcome.status, outcome.detail, " ".join(outcome.msg_ids), dup, row))
+        merged: dict[int, list[Any]] = {}  # row id -> [msg_ids, every part accepted]
+        for row, msg_id, complete in accepts:
+            if complete:
+                answered.add(row)
+                self.accepted += 1
+            if row in final_ids:
+                continue  # its outcome carries the Msg_Ids
+            entry = merged.get(row)
+            if entry is None:
+                merged[row] = [msg_id, complete]
+            else:
+                entry[0] += " " + msg_id
+                entry[1] = entry[1] or complete
         now = self.outbox.ws.now()
         with self.outbox.ws.transaction() as db:
-            db.executemany(
-                "UPDATE campaign_recipients SET state = ?, status = ?, detail = ?, msg_ids = ?, "
-                "possible_duplicate = ?, sends = ?, updated = ? WHERE id = ?",
-                [(r[1], r[2], r[3], " ".join(r[4]), int(r[5]), r[6], now, r[0]) for r in dirty.values()])
+            if merged:
+                db.executemany(
+                    "UPDATE campaign_recipients SET "
+                    "state = CASE WHEN ? AND state IN ('queued', 'submitted') THEN 'accepted' ELSE state END, "
+                    "msg_ids = CASE WHEN msg_ids = '' THEN ? ELSE msg_ids || ' ' || ? END, updated = ? "
+                    "WHERE id = ?",
+                    [(e[1], e[0], e[0], now, row) for row, e in merged.items()])
+            if finals:
+                db.executemany(
+                    "UPDATE campaign_recipients SET state = ?, status = ?, detail = ?, msg_ids = ?, "
+                    "possible_duplicate = MAX(possible_duplicate, ?), updated = ? WHERE id = ?",
+                    [(f[0], f[1], f[2], f[3], f[4], now, f[5]) for f in finals])
+            if notes:
+                db.executemany(
+                    "UPDATE campaign_recipients SET detail = ?, possible_duplicate = MAX(possible_duplicate, ?), "
+                    "updated = ? WHERE id = ?", [(n[0], n[1], now, n[2]) for n in notes])
+            if flags:
+                db.executemany("UPDATE campaign_recipients SET possible_duplicate = 1, updated = ? WHERE id = ?",
+                               [(now, row) for row in flags])
         self.commits += 1
 
     def _arm(self) -> None:
@@ -580,7 +630,7 @@ class CampaignRun:
         assert sub is not None
         # numbers the client refused itself (none normally: the outbox stored them checked)
         for outcome in list(sub.outcomes.values()):
-            if outcome.recipient in self._rows and outcome.state is OutcomeState.REJECTED:
+            if outcome.recipient in self._rid and outcome.state is OutcomeState.REJECTED:
                 self.on_outcome(sub, outcome)
         sub.add_done_callback(lambda _s: self.finish())
 
@@ -595,11 +645,9 @@ class CampaignRun:
         if not self.done.called:
             self.done.callback(self)
 
-    def counts(self) -> dict[str, int]:
-        out: dict[str, int] = {}
-        for row in self._rows.values():
-            out[row[1]] = out.get(row[1], 0) + 1
-        return out
+
+_STATE_NAMES = {state: state.value for state in OutcomeState}
+
 
 
 def _pid_alive(pid: int) -> bool:
