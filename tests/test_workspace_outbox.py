@@ -332,3 +332,18 @@ def test_a_late_possible_duplicate_flag_reaches_a_final_row(rig):
     rows = {r.number: r for r in rig.outbox.recipients(c.id)}
     assert rows["13800000001"].possible_duplicate and rows["13800000001"].state == "delivered"
     assert not rows["13800000000"].possible_duplicate
+
+
+def test_send_takes_a_checked_recipient_list_as_it_is():
+    """client.send(to=numbers.check_all(...)): the list is not checked again (the outbox
+    passes its stored, normalised numbers this way)."""
+    from smsdk import numbers as nums
+    from smsdk.dispatch import Dispatcher
+
+    d = Dispatcher()
+    checked = nums.check_all(["+86 138-0000-0001", "12345", "13800000001"])
+    sub = d.add("hi", checked, now=0.0)
+    assert sub.recipients == ("13800000001",) and sub.duplicates_dropped == 1
+    assert sub.outcomes["12345"].state.value == "rejected"
+    with pytest.raises(TypeError, match="to must be a list"):
+        d.add("hi", "13800000001", now=0.0)

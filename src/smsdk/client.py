@@ -306,13 +306,15 @@ class Client:
 
     # -- sending -----------------------------------------------------------------------------
 
-    def send(self, text_: str, to: Iterable[object], *, signature: str | None = None,
+    def send(self, text_: str, to: Iterable[object] | numbers.Recipients, *, signature: str | None = None,
              at: datetime | None = None, src_id: str | None = None,
              listener: SubmissionListener | None = None) -> Submission:
         """Queue ``text_`` for every number in ``to``.  Returns at once; the submission's
         ``outcomes`` fill in and ``submission.deferred`` fires when all are final.
 
-        ``to`` is a list (or any iterable) of numbers; a bare string is refused (TypeError).
+        ``to`` is a list (or any iterable) of numbers; a bare string is refused (TypeError);
+        a :class:`smsdk.numbers.Recipients` (what ``numbers.check_all`` returns) is used as
+        it is, without checking the numbers again.
         Raises :class:`~smsdk.errors.PlanError` for a text that cannot be sent,
         :class:`~smsdk.dispatch.Backpressure` when too many recipients await outcomes and
         :class:`~smsdk.errors.ClientStopped` once the client is stopped.

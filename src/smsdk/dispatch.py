@@ -296,14 +296,17 @@ class Dispatcher:
     def queued(self) -> int:
         return len(self._queue)
 
-    def add(self, text_: str, to: Iterable[object], *, signature: str | None = None,
+    def add(self, text_: str, to: Iterable[object] | numbers.Recipients, *, signature: str | None = None,
             at: datetime | None = None, src_id: str | None = None, now: float,
             listener: SubmissionListener | None = None) -> Submission:
         """Plan a message and queue its SUBMITs (``listener``: see :class:`SubmissionListener`).  Raises PlanError for a text that cannot be
         sent, :class:`Backpressure` when too many recipients are tracked already, and
         TypeError when ``to`` is not a collection of numbers (a bare string is refused: it
-        would be a list of one-character "numbers")."""
-        checked = numbers.check_all(_recipient_list(to))
+        would be a list of one-character "numbers").  ``to`` may also be the result of
+        :func:`smsdk.numbers.check_all`, used as it is."""
+        # a list checked already with numbers.check_all (the workspace's outbox stores its
+        # campaigns checked) is taken as it is: 100 000 numbers are not checked twice
+        checked = to if isinstance(to, numbers.Recipients) else numbers.check_all(_recipient_list(to))
         if self._tracked + len(checked.numbers) > self.settings.max_tracked and self._tracked:
             raise Backpressure(
                 f"{self._tracked} recipients are awaiting outcomes (max_tracked "
