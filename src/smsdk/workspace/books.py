@@ -531,8 +531,10 @@ class Merger:
 
     def merge(self, db: sqlite3.Connection, e: Entry) -> Outcome | None:
         """The outcome for ``e``, or None when it is new but the book is full."""
-        rows = db.execute("SELECT * FROM book_contacts WHERE book = ? AND (name = ? OR mobile = ?) ORDER BY id",
-                          (self.book.key, e.name, e.mobile)).fetchall()
+        # Two indexed look-ups (an OR lets the planner pick the wrong index and scan the book).
+        rows = db.execute("SELECT * FROM book_contacts WHERE book = ? AND name = ? UNION "
+                          "SELECT * FROM book_contacts WHERE book = ? AND mobile = ? ORDER BY id",
+                          (self.book.key, e.name, self.book.key, e.mobile)).fetchall()
         same = [Contact.from_row(r) for r in rows]
         exact = next((c for c in same if c.name == e.name and c.mobile == e.mobile), None)
         if exact is not None:

@@ -27,6 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import IO, Any
 
+from smsdk import numbers
 from smsdk.workspace.store import WorkspaceError
 
 #: Formats :func:`open_rows` reads.
@@ -112,13 +113,16 @@ def _xlsx(path: str, sheet: str | int | None) -> Iterator[Rows]:
     import openpyxl
     from openpyxl.utils.exceptions import InvalidFileException
 
+    fh = open(path, "rb")  # a file object: openpyxl would judge a path by its extension
     try:
         # read_only: rows are parsed as they are asked for (bounded memory); data_only: a
         # formula gives the value Excel saved with it (None when no program computed it).
-        wb = openpyxl.load_workbook(path, read_only=True, data_only=True)
+        wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
     except (zipfile.BadZipFile, InvalidFileException, KeyError, EOFError, zlib.error, OSError) as e:
+        fh.close()
         raise SheetError(f"{path}: not a readable xlsx file (truncated or damaged?): {e}") from e
     except Exception as e:  # openpyxl raises many kinds on malformed XML
+        fh.close()
         raise SheetError(f"{path}: not a readable xlsx file: {type(e).__name__}: {e}") from e
     try:
         ws = _pick(wb.sheetnames, sheet, path)
@@ -145,6 +149,7 @@ def _xlsx(path: str, sheet: str | int | None) -> Iterator[Rows]:
         yield Rows(path, "xlsx", rows(), total)
     finally:
         wb.close()
+        fh.close()
 
 
 def _pick(names: list[str], sheet: str | int | None, path: str) -> str:
@@ -292,7 +297,7 @@ def _text(path: str, format: str, head: bytes, encoding: str | None,
                         if len(line) > CELL_MAX:
                             raise SheetError(f"{path}: row {n} is longer than {CELL_MAX} characters: "
                                              "not an address-book file")
-                        yield n, _WHITESPACE.split(line.strip()) if line.strip() else []
+                        yield n, _split_words(line)
                 else:
                     reader = csv.reader(text, delimiter=delimiter)
                     for n, cells in enumerate(reader, start=1):
@@ -310,6 +315,17 @@ def _text(path: str, format: str, head: bytes, encoding: str | None,
 
 
 _WHITESPACE = re.compile(r"[\s\u3000]+")
+
+
+def _split_words(line: str) -> list[str]:
+    """A txt line without a delimiter: one cell if it is a number as written (``+86 138 0013
+    8000``), else its words (``张三 13800138000``)."""
+    line = line.strip()
+    if not line:
+        return []
+    if numbers.check(line).ok:
+        return [line]
+    return _WHITESPACE.split(line)
 
 
 # -- cells to text ---------------------------------------------------------------------------
