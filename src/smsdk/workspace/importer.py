@@ -181,6 +181,7 @@ class Parsed:
     row: int
     entry: Entry | None
     skipped: Skipped | None
+    given: str = ""  # the mobile cell as text
 
 
 class Table:
@@ -246,6 +247,7 @@ class Table:
             yield self._parse(n, cells, mapping)
 
     def _parse(self, n: int, cells: Sequence[Cell], mapping: Mapping[str, int]) -> Parsed:
+        mobile = cell_text(_get(cells, mapping, "mobile"))
         try:
             mobile, hint = mobile_text(_get(cells, mapping, "mobile"))
             if hint is not None:
@@ -254,9 +256,9 @@ class Table:
                       cell_text(_get(cells, mapping, "nickname")), cell_text(_get(cells, mapping, "remark")),
                       _birthday(_get(cells, mapping, "birthday")), row=n,
                       require_name="name" in self.required)
-            return Parsed(n, e, None)
+            return Parsed(n, e, None, mobile)
         except ContactError as exc:
-            return Parsed(n, None, Skipped(n, str(exc), _cells_preview(cells)))
+            return Parsed(n, None, Skipped(n, str(exc), _cells_preview(cells)), mobile[:40])
 
 
 def _birthday(value: Cell) -> Cell:
