@@ -2,7 +2,7 @@
 
 :func:`resolve` gathers every source in order, normalises each number with
 :func:`smsdk.numbers.check`, leaves out the empty and invalid ones with the reason and where
-they came from, and keeps each number once (the first time it is seen; a later source that
+they came from (a bad input given twice is reported once), and keeps each number once (the first time it is seen; a later source that
 knows the person's name fills in the fields a typed number lacks, for templates).
 """
 
@@ -60,12 +60,17 @@ class _Collector:
     def __init__(self) -> None:
         self.res = Resolution()
         self.index: dict[str, int] = {}
+        self.refused: set[str] = set()
 
     def add(self, given: object, source: str, name: str = "", nickname: str = "", remark: str = "") -> None:
         checked = numbers.check(given)
         shown = checked.given if len(checked.given) <= 40 else checked.given[:40] + "…"
         if checked.number is None:
             assert checked.rejection is not None
+            if checked.given in self.refused:  # the same bad input again: reported once
+                self.res.duplicates.append(Left(shown, source, "already left out"))
+                return
+            self.refused.add(checked.given)
             self.res.rejected.append(Left(shown, source, checked.rejection.value))
             return
         at = self.index.get(checked.number)

@@ -222,6 +222,12 @@ def detect_encoding(sample: bytes, *, path: str = "the file") -> str:
     if sample.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         return "utf-16"
     if _decodes(sample, "utf-8"):
+        # A short GBK text can be valid UTF-8 by chance (two-byte sequences), decoding to
+        # Latin or Cyrillic letters: if it reads as Chinese in GBK, it is GBK.
+        text = codecs.getincrementaldecoder("utf-8")().decode(sample, final=False)
+        if (not text.isascii() and not _mostly_chinese(text) and _decodes(sample, "gb18030")
+                and _mostly_chinese(sample.decode("gb18030", errors="ignore"))):
+            return "gb18030"
         return "utf-8"
     if b"\x00" in sample:
         raise SheetError(f"{path}: binary data, not text (is it a spreadsheet or another kind of file "
