@@ -110,14 +110,28 @@ def open_rows(path: str | os.PathLike[str], *, format: str | None = None, encodi
 
 @contextmanager
 def _xlsx(path: str, sheet: str | int | None) -> Iterator[Rows]:
-    import openpyxl
+    """The rows of an xlsx sheet, streamed with bounded memory.
+
+    openpyxl reads the workbook's parts (sheet list, shared strings, date styles) and parses
+    each row (``WorkSheetParser.parse_row``); the sheet's XML is walked here, each row removed
+    from the tree once read.  openpyxl's own read-only iterator leaves every emptied row element
+    attached to ``<sheetData>`` (about 100 bytes a row, 100 MB for a full sheet) and, when the
+    sheet records no dimension, parses the whole sheet once more just to size it."""
+    from openpyxl.reader.excel import ExcelReader
+    from openpyxl.styles.stylesheet import apply_stylesheet
     from openpyxl.utils.exceptions import InvalidFileException
+    from openpyxl.worksheet._reader import WorkSheetParser
+    from openpyxl.xml.functions import iterparse
 
     fh = open(path, "rb")  # a file object: openpyxl would judge a path by its extension
     try:
-        # read_only: rows are parsed as they are asked for (bounded memory); data_only: a
-        # formula gives the value Excel saved with it (None when no program computed it).
-        wb = openpyxl.load_workbook(fh, read_only=True, data_only=True)
+        reader = ExcelReader(fh, read_only=True, data_only=True)
+        reader.read_manifest()
+        reader.read_strings()
+        reader.read_workbook()
+        apply_stylesheet(reader.archive, reader.wb)
+        targets = {s.name: rel.target for s, rel in reader.parser.find_sheets()
+                   if rel.target in reader.valid_files and "chartsheet" not in rel.Type}
     except (zipfile.BadZipFile, InvalidFileException, KeyError, EOFError, zlib.error, OSError) as e:
         fh.close()
         raise SheetError(f"{path}: not a readable xlsx file (truncated or damaged?): {e}") from e
@@ -125,31 +139,75 @@ def _xlsx(path: str, sheet: str | int | None) -> Iterator[Rows]:
         fh.close()
         raise SheetError(f"{path}: not a readable xlsx file: {type(e).__name__}: {e}") from e
     try:
-        ws = _pick(wb.sheetnames, sheet, path)
-        sh = wb[ws]
-        total = sh.max_row if isinstance(sh.max_row, int) else None
-        # The dimension a writer records may be wrong: read every row the sheet has.
-        reset = getattr(sh, "reset_dimensions", None)
-        if reset is not None:
-            reset()
+        target = targets[_pick(list(targets), sheet, path)]
+        wb = reader.wb
+        total = _xlsx_rows_declared(reader.archive, target, iterparse)
 
         def rows() -> Iterator[tuple[int, list[Cell]]]:
             n = 0
             try:
-                for n, values in enumerate(sh.iter_rows(values_only=True), start=1):
-                    yield n, list(values)
-            except (zipfile.BadZipFile, EOFError, zlib.error, OSError, KeyError) as e:
-                raise SheetError(f"{path}: the xlsx file is damaged after row {n}: {e}") from e
+                with reader.archive.open(target) as src:
+                    parser = WorkSheetParser(src, reader.shared_strings, data_only=True, epoch=wb.epoch,
+                                             date_formats=wb._date_formats,
+                                             timedelta_formats=wb._timedelta_formats)
+                    parent = None
+                    for event, el in iterparse(src, events=("start", "end")):
+                        if event == "start":
+                            if el.tag == _SHEETDATA:
+                                parent = el
+                            continue
+                        if el.tag != _ROW:
+                            continue
+                        n, cells = parser.parse_row(el)
+                        parser.row_dimensions.clear()  # row heights and styles: not needed
+                        el.clear()
+                        if parent is not None:
+                            parent.remove(el)  # keep the tree from growing a row at a time
+                        values: list[Cell] = []
+                        for c in cells:
+                            col = c["column"]
+                            if col > _MAX_COLUMNS:
+                                raise SheetError(f"{path}: row {n} has a cell in column {col}, past "
+                                                 f"{_MAX_COLUMNS}: not an address-book sheet")
+                            if col > len(values):
+                                values.extend([None] * (col - len(values)))
+                            values[col - 1] = c["value"]
+                        yield n, values
             except SheetError:
                 raise
-            except Exception as e:
+            except (zipfile.BadZipFile, EOFError, zlib.error, OSError, KeyError) as e:
+                raise SheetError(f"{path}: the xlsx file is damaged after row {n}: {e}") from e
+            except Exception as e:  # malformed XML, a bad cell value ...
                 raise SheetError(f"{path}: cannot read the xlsx file after row {n}: "
                                  f"{type(e).__name__}: {e}") from e
 
         yield Rows(path, "xlsx", rows(), total)
     finally:
-        wb.close()
+        reader.archive.close()
         fh.close()
+
+
+_MAIN_NS = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_SHEETDATA = _MAIN_NS + "sheetData"
+_ROW = _MAIN_NS + "row"
+_DIMENSION = _MAIN_NS + "dimension"
+_MAX_COLUMNS = 1024
+
+
+def _xlsx_rows_declared(archive: zipfile.ZipFile, target: str, iterparse: Any) -> int | None:
+    """The last row of the sheet's ``<dimension ref="A1:D100001">``, read from the start of its
+    XML (None when there is none before the data: the progress bar then has no total)."""
+    try:
+        with archive.open(target) as src:
+            for event, el in iterparse(src, events=("start",)):
+                if el.tag == _DIMENSION:
+                    m = re.search(r"(\d+)$", el.get("ref", ""))
+                    return int(m.group(1)) if m else None
+                if el.tag == _SHEETDATA:
+                    return None
+    except Exception:
+        return None  # the row pass reports the damage
+    return None
 
 
 def _pick(names: list[str], sheet: str | int | None, path: str) -> str:
