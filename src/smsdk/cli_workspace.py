@@ -191,12 +191,12 @@ def book_caps(workspace: Path | None, package: str | None, caps: tuple[str, ...]
     """Show or set the package and the personal caps (FAQ-5.1.2, 5.2.5, 5.2.6)."""
     from smsdk.workspace.books import Books
 
-    parsed = []
+    parsed: list[tuple[str, int]] = []
     for item in caps:
-        account, sep, cap = item.partition("=")
-        if not sep or not cap.strip().isdigit():
+        account, sep, number = item.partition("=")
+        if not sep or not number.strip().isdigit():
             raise click.UsageError(f"--set wants ACCOUNT=CAP, not {item!r}")
-        parsed.append((account, int(cap)))
+        parsed.append((account, int(number)))
     with _open(workspace) as ws:
         books = Books(ws)
         if package is not None:

@@ -124,12 +124,12 @@ def parse_columns(columns: Sequence[str | None] | Mapping[str, int] | str | None
                 raise ImportFileError(f"column of {fld!r} must be a 0-based index, not {idx!r}")
             mapping[str(fld)] = idx
     else:
-        for idx, fld in enumerate(columns):
-            if fld is None or fld in ("-", "", "skip"):
+        for idx, item in enumerate(columns):
+            if item is None or item in ("-", "", "skip"):
                 continue
-            if fld in mapping:
-                raise ImportFileError(f"column mapping names {fld!r} twice")
-            mapping[fld] = idx
+            if item in mapping:
+                raise ImportFileError(f"column mapping names {item!r} twice")
+            mapping[item] = idx
     unknown = set(mapping) - set(FIELDS)
     if unknown:
         raise ImportFileError(f"unknown column field(s) {', '.join(sorted(unknown))}: "

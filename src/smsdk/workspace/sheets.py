@@ -147,9 +147,10 @@ def _xlsx(path: str, sheet: str | int | None) -> Iterator[Rows]:
             n = 0
             try:
                 with reader.archive.open(target) as src:
+                    # the date styles apply_stylesheet() put on the workbook (no stub knows them)
                     parser = WorkSheetParser(src, reader.shared_strings, data_only=True, epoch=wb.epoch,
-                                             date_formats=wb._date_formats,
-                                             timedelta_formats=wb._timedelta_formats)
+                                             date_formats=getattr(wb, "_date_formats"),
+                                             timedelta_formats=getattr(wb, "_timedelta_formats"))
                     parent = None
                     for event, el in iterparse(src, events=("start", "end")):
                         if event == "start":
