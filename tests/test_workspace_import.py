@@ -77,6 +77,13 @@ def test_csv_in_every_encoding(books, tmp_path, encoding, want):
     assert names(books.public()) == ROWS
 
 
+@pytest.mark.parametrize("encoding", ["utf-16-le", "utf-16-be"])
+def test_utf16_without_a_bom(books, tmp_path, encoding):
+    path = write_csv(tmp_path / "a.csv", ROWS, encoding)
+    assert import_contacts(books.public(), path).encoding == encoding
+    assert names(books.public()) == ROWS
+
+
 def test_encoding_detection_on_a_sample_cut_mid_character():
     text = ("张三,13800138000\n" * 5000).encode("utf-8")
     assert detect_encoding(text[:64 * 1024 - 1]) == "utf-8"
@@ -119,6 +126,34 @@ def test_xls(books, tmp_path):
     r = import_contacts(books.public(), path)
     assert (r.format, r.added) == ("xls", 3)
     assert names(books.public()) == ROWS
+
+
+def test_birthdays_from_date_cells(books, tmp_path):
+    import datetime as dt
+
+    xlwt = pytest.importorskip("xlwt")
+    wb = xlwt.Workbook(encoding="utf-8")
+    sh = wb.add_sheet("a")
+    style = xlwt.easyxf(num_format_str="YYYY-MM-DD")
+    for i, title in enumerate(("姓名", "手机", "生日")):
+        sh.write(0, i, title)
+    sh.write(1, 0, "张三")
+    sh.write(1, 1, 13800138000.0)
+    sh.write(1, 2, dt.date(1990, 5, 1), style)
+    wb.save(str(tmp_path / "a.xls"))
+    write_xlsx(tmp_path / "a.xlsx", [("李四", 13800138001, dt.datetime(1991, 6, 2))], header=("姓名", "手机", "生日"))
+    assert import_contacts(books.public(), tmp_path / "a.xls").added == 1
+    assert import_contacts(books.public(), tmp_path / "a.xlsx").added == 1
+    assert [c.birthday for c in books.public().contacts()] == ["1990-05-01", "1991-06-02"]
+
+
+def test_a_cell_far_to_the_right_is_refused(books, tmp_path):
+    wb = Workbook()
+    wb.active.append(["姓名", "手机"])
+    wb.active.cell(row=2, column=5000, value="x")
+    wb.save(tmp_path / "a.xlsx")
+    with pytest.raises(SheetError, match="column 5000, past 1024"):
+        import_contacts(books.public(), tmp_path / "a.xlsx")
 
 
 def test_format_told_by_content_not_extension(books, tmp_path):

@@ -289,6 +289,9 @@ def detect_encoding(sample: bytes, *, path: str = "the file") -> str:
             return "gb18030"
         return "utf-8"
     if b"\x00" in sample:
+        guess = _utf16_without_bom(sample)
+        if guess is not None:
+            return guess
         raise SheetError(f"{path}: binary data, not text (is it a spreadsheet or another kind of file "
                          "under a .csv/.txt name?)")
     if _decodes(sample, "gb18030") and _mostly_chinese(sample.decode("gb18030", errors="ignore")):
@@ -301,6 +304,18 @@ def detect_encoding(sample: bytes, *, path: str = "the file") -> str:
                          "save it as UTF-8, or pass the encoding")
     enc = str(best.encoding).lower()
     return "gb18030" if enc in _GBK_FAMILY - {"big5", "big5hkscs", "cp950"} else enc
+
+
+def _utf16_without_bom(sample: bytes) -> str | None:
+    """UTF-16 written without a BOM: its ASCII characters put every NUL byte on the same side
+    (odd offsets little-endian, even offsets big-endian)."""
+    even = sample[0::2].count(0)
+    odd = sample[1::2].count(0)
+    if odd and not even and _decodes(sample, "utf-16-le"):
+        return "utf-16-le"
+    if even and not odd and _decodes(sample, "utf-16-be"):
+        return "utf-16-be"
+    return None
 
 
 def _decodes(sample: bytes, encoding: str) -> bool:
