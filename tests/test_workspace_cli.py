@@ -84,3 +84,16 @@ def test_templates_and_recipients(run, tmp_path):
     assert [r["mobile"] for r in res["recipients"]] == ["13900139000", "13800138000"]
     assert len(res["duplicates"]) == 2  # both list numbers were already in
     assert "give --to" in run("recipients", code=2)
+
+
+def test_import_with_a_progress_bar(run, tmp_path):
+    src = tmp_path / "in.xlsx"
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.append(["姓名", "手机"])
+    for i in range(30):
+        wb.active.append([f"n{i}", 13800000000 + i])
+    wb.save(src)
+    out = run("book", "import", str(src), "--progress")
+    assert "30 added" in out
