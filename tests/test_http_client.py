@@ -268,3 +268,26 @@ def test_sender_with_push_resource_resolves_outcomes():
     unknown = wire.encode_push(ReportEvent("43", "13900139000", "DELIVRD", EPOCH))
     assert post(resource, unknown) == (200, b"100")
     assert [r.send_id for r in sender.unmatched_reports] == ["43"]
+
+
+def test_10005_to_every_request_in_flight_doubles_the_backoff_once():
+    # max_in_flight requests are refused together: one overload episode, one doubling
+    # (per request it was 2**4 at once); an accepted request ends the episode.
+    from smsdk.http.pipeline import HttpPipeline
+
+    pipeline = HttpPipeline(DispatchSettings(rate=1000, group_send_limit=1, busy_backoff_initial=1.0,
+                                             busy_backoff_max=60.0))
+    pipeline.add("hi", [f"138001380{i:02d}" for i in range(5)], now=0.0)
+    window = [pipeline.pop_ready(0.0) for _ in range(4)]
+    for job in window:
+        pipeline.on_refused(job, 10005, 0.2)
+    assert 0.5 <= pipeline.next_ready_time(0.2) - 0.2 <= 1.5
+    now = pipeline.next_ready_time(0.2)
+    retried = pipeline.pop_ready(now)
+    pipeline.on_refused(retried, 10005, now)          # written after the backoff: doubles
+    assert 1.0 <= pipeline.next_ready_time(now) - now <= 3.0
+    now = pipeline.next_ready_time(now)
+    accepted, refused = pipeline.pop_ready(now), pipeline.pop_ready(now)
+    pipeline.on_accepted(accepted, "7", now)
+    pipeline.on_refused(refused, 10005, now)           # a new episode: the initial backoff again
+    assert 0.5 <= pipeline.next_ready_time(now) - now <= 1.5

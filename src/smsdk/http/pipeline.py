@@ -127,6 +127,7 @@ class HttpJob:
     # no resends of its own, so `unknown` stays 0 and lost answers are counted in on_lost.
     copies: int = 0
     unknown: int = 0
+    sent_at: float | None = None  # when it was last sent (pop_ready): busy episodes count it
 
     @property
     def cost(self) -> int:
@@ -147,6 +148,7 @@ class HttpPipeline:
     next_deadline = Dispatcher.next_deadline  # when on_timer must run for report expiry
     on_timer = Dispatcher.on_timer        # expire recipients with no report within report_timeout
     _trim_early = Dispatcher._trim_early
+    _back_off = Dispatcher._on_busy       # 10005 / no answer: back off, doubling once per round
 
     def __init__(self, settings: DispatchSettings | None = None, *, now: float = 0.0,
                  rng: random.Random | None = None, charset: str = "auto") -> None:
@@ -163,6 +165,7 @@ class HttpPipeline:
         self._tracked = 0
         self._next_message_id = 1
         self._busy_backoff = 0.0
+        self._busy_since: float | None = None   # when the current backoff began (None: not busy)
         self._busy_until = now
         self.possible_duplicates = 0
         self.unmatched_reports: deque[wire.ReportEvent] = deque(maxlen=10_000)
@@ -209,6 +212,8 @@ class HttpPipeline:
 
     def on_accepted(self, job: HttpJob, send_id: str, now: float) -> None:
         """``/httpserver`` answered 100 with ``send_id``."""
+        self._busy_backoff = 0.0  # the platform takes requests again: the episode is over
+        self._busy_since = None
         if job.accepted:
             self.possible_duplicates += 1
             return
@@ -240,14 +245,14 @@ class HttpPipeline:
             else:
                 self._retry(job, code)
         elif outcome is SubmitOutcome.BUSY:
-            self._back_off(now)
+            self._back_off(job, now)
             self._retry(job, code)
         else:
             self._fail(job, f"R{code}", C.refusal(code, C.SEND_PATH))
 
     def on_not_sent(self, job: HttpJob, reason: str, now: float) -> None:
         """The request never reached the platform (connection refused ...): safe to retry."""
-        self._back_off(now)
+        self._back_off(job, now)
         self._retry(job, None, reason)
 
     def on_lost(self, job: HttpJob, reason: str, now: float) -> None:
@@ -256,7 +261,7 @@ class HttpPipeline:
         if job.finished:
             return
         if self.settings.on_link_loss is OnLinkLoss.RESUBMIT:
-            self._back_off(now)
+            self._back_off(job, now)
             self._retry(job, None, reason, maybe_accepted=True)
         else:
             self._fail(job, "LINKLOSS", C.HttpError(f"no answer ({reason}); it may or may not have been accepted"))
@@ -265,11 +270,6 @@ class HttpPipeline:
         """The request failed for good for a reason outside the §3b codes (an HTTP 4xx ...)."""
         if not job.finished:
             self._fail(job, status, error)
-
-    def _back_off(self, now: float) -> None:
-        self._busy_backoff = min(self.settings.busy_backoff_max,
-                                 (self._busy_backoff * 2) if self._busy_backoff else self.settings.busy_backoff_initial)
-        self._busy_until = max(self._busy_until, now + self._busy_backoff * (0.5 + self._rng.random()))
 
     def _gave_up(self, job: HttpJob, code: int | None, reason: str) -> bool:
         if job.resubmits < self.settings.max_resubmits:
