@@ -19,7 +19,7 @@ runs (at seeded random times while the SUBMITs go out: the expected sending time
 * ``stalls``     4 stalls of 1..4 s (nothing moves, then everything) with response_timeout 2 s;
 * ``busy``       the client paces 30 % above the account's rate (10004) and the platform
                  answers 1 % of SUBMITs with 10005, and all of them for a quarter of the
-                 sending time;
+                 sending time (at least 1 s);
 * ``terminate``  the platform sends TERMINATE 3 times (``POST /sessions/terminate``); the
                  client reconnects (``reconnect_after_terminate=True``);
 * ``terminate-stop``  the platform sends TERMINATE once, with the client's default settings
@@ -283,7 +283,7 @@ def run_scenario(name: str, recipients: int, seed: int, *, rate: float = 500.0,
         rng=random.Random(seed),
     )
     started = time.monotonic()
-    fake.run_until(lambda: client.bound, timeout=10, what="the first login")
+    fake.run_until(lambda: client.bound, timeout=30, what="the first login")
     submission = client.send(text, to=numbers)
     send_at = time.monotonic()
     if name == "cuts":
@@ -293,9 +293,10 @@ def run_scenario(name: str, recipients: int, seed: int, *, rate: float = 500.0,
     elif name == "stalls":
         at_random_times(4, stall(1.0, 4.0))
     elif name == "busy":
-        # 1 % at random, and everything for a quarter of the sending time somewhere in it
+        # 1 % at random, and everything for a quarter of the sending time (at least 1 s: a
+        # short campaign's window must outlast a backoff) somewhere in it
         start = fake.platform.now() + rng.uniform(0.1, 0.5) * expected
-        control("POST", "/overload", {"probability": 0.01, "windows": [[start, start + expected / 4]]})
+        control("POST", "/overload", {"probability": 0.01, "windows": [[start, start + max(1.0, expected / 4)]]})
     elif name == "terminate":
         at_random_times(3, terminate)
     elif name == "terminate-stop":
