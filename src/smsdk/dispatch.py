@@ -247,7 +247,7 @@ class Dispatcher:
         self._tracked = 0
         self._next_message_id = 1
         self._udh_reference = 0
-        # 10004/10005 overload episodes: the current backoff, when it began (None: not busy)
+        # 10005 overload episodes: the current backoff, when it began (None: not busy)
         # and until when nothing is written.  See _on_busy.
         self._busy_backoff = 0.0
         self._busy_since: float | None = None
