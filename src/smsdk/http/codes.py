@@ -1,7 +1,8 @@
 """The one table of the HTTP interface (PROTOCOL.md §3b): endpoints, field names, formats, codes.
 
 Every path, parameter name, time format and response code the SDK's HTTP client speaks is
-here and nowhere else: a real deployment that differs is a change of data in this file.
+here and nowhere else, and the fake platform (``smsdk_harness.fake_smsc.http_table``) reads
+the same values from here: a real deployment that differs is a change of data in this file.
 """
 
 from __future__ import annotations
