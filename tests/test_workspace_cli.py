@@ -97,3 +97,11 @@ def test_import_with_a_progress_bar(run, tmp_path):
     wb.save(src)
     out = run("book", "import", str(src), "--progress")
     assert "30 added" in out
+
+
+def test_import_force_adds_partial_duplicates(run, tmp_path):
+    run("book", "add", "张三", "13800138000")
+    src = tmp_path / "in.csv"
+    src.write_text("姓名,手机\n张三,13900139000\n", encoding="utf-8")
+    assert json.loads(run("book", "import", str(src), "--json"))["conflicts"] == 1
+    assert json.loads(run("book", "import", str(src), "--json", "--force"))["added"] == 1

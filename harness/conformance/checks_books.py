@@ -40,7 +40,28 @@ def written(mobile: str, style: int) -> str:
             "0086" + mobile][style % 5]
 
 
+def _xls_writer() -> Any:
+    try:
+        import xlwt  # the test extra's (xlrd only reads); without it xls is left out
+    except ImportError:
+        return None
+    return xlwt
+
+
+FORMATS = [("csv", "utf-8"), ("csv", "utf-8-sig"), ("csv", "gbk"), ("csv", "utf-16"), ("txt", "gbk"),
+           ("txt", "utf-8"), ("xlsx", "")] + ([("xls", "")] if _xls_writer() is not None else [])
+
+
 def write_table(path: str, fmt: str, encoding: str, rows: list[tuple[Any, ...]]) -> None:
+    if fmt == "xls":
+        xlwt = _xls_writer()
+        book = xlwt.Workbook(encoding="utf-8")
+        sheet = book.add_sheet("通讯录")
+        for i, r in enumerate(rows):
+            for j, c in enumerate(r):
+                sheet.write(i, j, float(c) if j == 1 and isinstance(c, str) and c.isdigit() and len(c) == 11 else c)
+        book.save(path)
+        return
     if fmt == "xlsx":
         from openpyxl import Workbook
 
@@ -115,15 +136,15 @@ cells = st.one_of(
 @check("FAQ-5.2.3, 5.2.4")
 def sdk_import_rows(ctx):
     """any table of contacts (valid, empty name, empty or invalid mobile, empty rows), written
-    as csv (UTF-8, UTF-8 with BOM, GBK, UTF-16), tab-separated txt or xlsx, with or without a
+    as csv (UTF-8, UTF-8 with BOM, GBK, UTF-16), tab-separated txt, xlsx or xls (mobiles stored
+    as numbers, xls as floats), with or without a
     header row, imported with header=True/False: exactly the valid rows are added, in order;
     every row with an empty name or an empty/invalid mobile is skipped and reported with its
     row number; the header row is skipped (header=True) or detected (header=False)"""
 
     @ctx.settings(40)
     @given(kinds=st.lists(cells, min_size=1, max_size=25),
-           fmt_enc=st.sampled_from([("csv", "utf-8"), ("csv", "utf-8-sig"), ("csv", "gbk"), ("csv", "utf-16"),
-                                    ("txt", "gbk"), ("txt", "utf-8"), ("xlsx", "")]),
+           fmt_enc=st.sampled_from(FORMATS),
            header_row=st.booleans(), header_flag=st.booleans(), name=st.text(cjk, min_size=1, max_size=3),
            base=mobiles)
     def prop(kinds, fmt_enc, header_row, header_flag, name, base):
