@@ -6,6 +6,7 @@ workspace and files in a temporary directory."""
 from __future__ import annotations
 
 import csv
+import importlib
 import io
 import os
 import tempfile
@@ -41,11 +42,10 @@ def written(mobile: str, style: int) -> str:
 
 
 def _xls_writer() -> Any:
-    try:
-        import xlwt  # the test extra's (xlrd only reads); without it xls is left out
+    try:  # the test extra's (xlrd only reads; xlwt has no type stubs); without it xls is left out
+        return importlib.import_module("xlwt")
     except ImportError:
         return None
-    return xlwt
 
 
 FORMATS = [("csv", "utf-8"), ("csv", "utf-8-sig"), ("csv", "gbk"), ("csv", "utf-16"), ("txt", "gbk"),
