@@ -115,7 +115,7 @@ CODES: dict[int, Code] = {c.code: c for c in (
 )}
 
 #: model SUBMIT result (EMPP numbering) → HTTP code; a result not listed keeps its number
-_FROM_MODEL = {0: OK, 6: BAD_TEXT, 10: NOT_REGISTERED, 17: QUOTA, 7: BAD_PARAMETER}
+_FROM_MODEL = {0: OK, 6: BAD_TEXT, 10: NOT_REGISTERED, 10003: QUOTA, 7: BAD_PARAMETER}
 
 
 def http_code_of(result: int) -> int:
