@@ -108,7 +108,7 @@ def check(rule_id: str, *, needs: str = "model") -> Callable[[Callable[[Any], No
 
 def _load() -> None:
     from . import checks_model, checks_sdk  # noqa: F401  (registration side effect)
-    from . import checks_accounts  # noqa: F401
+    from . import checks_accounts, checks_inbox  # noqa: F401
     from . import checks_http  # noqa: F401  (after them: a rule's first check names its test)
 
     for rid, reason in _GAPS.items():

@@ -27,7 +27,7 @@ CONFORMANCE_MD = ROOT / "docs" / "conformance.md"
 KNOWN_GAPS = {
     "FAQ-5.2.3, 5.2.4", "FAQ-5.2.7",
     "CLIENT-merge", "CLIENT-numbers", "CLIENT-schedule", "CLIENT-outbox",
-    "CLIENT-bill", "CLIENT-birthday", "CLIENT-inbox",
+    "CLIENT-bill", "CLIENT-birthday",
 }
 
 
@@ -221,6 +221,11 @@ def test_faq_5_2_1_and_5_2_2_address_books():
 def test_client_accounts_roles_quotas_switches():
     """CLIENT-accounts: Sub-accounts with roles, quotas, MO switches"""
     _check('CLIENT-accounts')
+
+
+def test_client_inbox_inbox_roundtrip():
+    """CLIENT-inbox: Received messages inbox"""
+    _check('CLIENT-inbox')
 
 
 def test_client_password_sdk_change_password():
