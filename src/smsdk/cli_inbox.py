@@ -95,7 +95,8 @@ def list_(workspace_path: str | None, account: str | None, unread_only: bool, li
         flag = " " if m.read else "*"
         text = m.shown_text.replace("\n", " ")
         click.echo(f"{flag}{m.id:>5}  {m.time_text}  {m.sender:<11}  {m.dest_id or m.account}  {text}")
-    click.echo(f"-- {len(msgs)} messages shown, {unread} unread (* = unread)", err=True)
+    shown = f"{len(msgs)} message{'s' if len(msgs) != 1 else ''}"
+    click.echo(f"-- {shown} shown, {unread} unread (* = unread)", err=True)
 
 
 def _json(m: Any) -> dict[str, Any]:
