@@ -224,10 +224,11 @@ async def _receive(reactor: Any, box: Any, host: str, port: int, account: str, p
     unread = box.unread_count(account)
     click.echo(f"你有 {unread} 条未读短信 ({unread} unread message{'s' if unread != 1 else ''})", err=True)
     done: defer.Deferred[None] = defer.Deferred()
-    if duration is not None:
-        call = reactor.callLater(duration, lambda: done.called or done.callback(None))
-    else:
-        call = None
+    def finish() -> None:
+        if not done.called:
+            done.callback(None)
+
+    call = reactor.callLater(duration, finish) if duration is not None else None
     try:
         await done
     except defer.CancelledError:  # pragma: no cover - Ctrl-C stops the reactor instead
@@ -285,7 +286,11 @@ async def _reply(reactor: Any, box: Any, message_id: int, text: str, host: str, 
         await client.stop()
         return EXIT_USAGE
     done: defer.Deferred[None] = defer.Deferred()
-    sub.add_done_callback(lambda _: done.called or done.callback(None))
+    def finished(_: Any) -> None:
+        if not done.called:
+            done.callback(None)
+
+    sub.add_done_callback(finished)
     try:
         await done.addTimeout(wait, reactor)
     except defer.TimeoutError:
@@ -333,7 +338,7 @@ async def _change(reactor: Any, host: str, port: int, account: str, password: st
     try:
         resp = await client.change_password(password, new_password).addTimeout(login_timeout, reactor)
     except Exception as exc:  # noqa: BLE001 - a lost link or a timeout: one sentence
-        click.echo(f"smsdk password: no answer to CHANGEPASS: {exc or type(exc).__name__}", err=True)
+        click.echo(f"smsdk password: no answer to CHANGEPASS: {str(exc) or type(exc).__name__}", err=True)
         await client.stop()
         return EXIT_REFUSED
     await client.stop()

@@ -114,6 +114,11 @@ class InboxMessage:
         return self.time.strftime("%Y-%m-%d %H:%M:%S")
 
 
+_Ids = list[int]
+_Args = list[Any]
+_Strs = list[str]
+_Messages = list[InboxMessage]
+
 _COLUMNS = "id, account, sender, dest_id, text, content, msg_fmt, parts, received_at, read_at"
 
 
@@ -142,13 +147,13 @@ class Inbox:
             received_at: float | None = None) -> InboxMessage:
         """Store one received message (unread); returns it.  ``received_at`` defaults to the
         workspace clock's now."""
-        if not isinstance(sender, str) or not sender.strip():
+        if not str(sender or "").strip():
             raise InboxError(f"a received message needs its sender, got {sender!r}")
         if text is None and not content:
             raise InboxError("a received message needs a text or its raw content")
         acc = account if account is not None else (self.account or "")
         checked = numbers.check(sender)
-        sender = checked.number or sender.strip()
+        sender = checked.number or str(sender).strip()
         if content is None:
             content = (text or "").encode("utf-16-be")
         when = self.ws.now() if received_at is None else float(received_at)
@@ -196,9 +201,10 @@ class Inbox:
 
     # -- reading ---------------------------------------------------------------------------
 
-    def _where(self, account: str | None, unread_only: bool) -> tuple[str, list[Any]]:
+    def _where(self, account: str | None, unread_only: bool) -> tuple[str, _Args]:
         acc = account if account is not None else self.account
-        clauses, args = [], []
+        clauses: _Strs = []
+        args: _Args = []
         if acc is not None:
             clauses.append("account = ?")
             args.append(acc)
@@ -207,7 +213,7 @@ class Inbox:
         return (" WHERE " + " AND ".join(clauses)) if clauses else "", args
 
     def list(self, *, account: str | None = None, unread_only: bool = False,
-             limit: int | None = None) -> list[InboxMessage]:
+             limit: int | None = None) -> _Messages:
         """Messages, newest first."""
         where, args = self._where(account, unread_only)
         sql = f"SELECT {_COLUMNS} FROM inbox_messages{where} ORDER BY received_at DESC, id DESC"
@@ -262,9 +268,12 @@ class Inbox:
         """Delete messages for good; an unknown id is an error and nothing is deleted."""
         ids = self._known(message_ids)
         with self.ws.transaction() as db:
-            return sum(db.execute("DELETE FROM inbox_messages WHERE id = ?", (i,)).rowcount for i in ids)
+            deleted = 0
+            for i in ids:
+                deleted += db.execute("DELETE FROM inbox_messages WHERE id = ?", (i,)).rowcount
+            return deleted
 
-    def _known(self, message_ids: Iterable[int]) -> list[int]:
+    def _known(self, message_ids: Iterable[int]) -> _Ids:
         ids = []
         for i in message_ids:
             if isinstance(i, bool) or not isinstance(i, int):
@@ -284,7 +293,7 @@ class Inbox:
         read).  ``src_id`` as for ``Client.send`` (None: the client's; pass the message's
         ``dest_id`` to answer from the sub-number it was sent to)."""
         msg = self.get(message_id)
-        if not isinstance(text, str) or not text:
+        if not text:
             raise InboxError("a reply needs a non-empty text")
         checked = numbers.check(msg.sender)
         if checked.number is None:
@@ -326,7 +335,7 @@ class Inbox:
         return buf.getvalue()
 
 
-def _write(f: IO[str], msgs: list[InboxMessage], fmt: str) -> None:
+def _write(f: IO[str], msgs: _Messages, fmt: str) -> None:
     if fmt == "csv":
         w = csv.writer(f, lineterminator="\r\n")
         w.writerow(CSV_COLUMNS)
