@@ -306,9 +306,7 @@ class HttpPipeline:
                 continue
             recipient.possible_duplicate = True
             self.possible_duplicates += 1
-            recipient.submission.possible_duplicates += 1
-            if recipient.done:
-                recipient.submission._reflag(recipient.number)
+            recipient.submission._flag(recipient.number)
 
     def _fail(self, job: HttpJob, status: str, error: Exception, prefix: str = "") -> None:
         detail = prefix + (error.args[0] if error.args else str(error))
