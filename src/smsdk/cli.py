@@ -20,9 +20,15 @@ Commands:
 * ``smsdk campaign send|continue|resend|due|unsent|sent|scheduled|cancel|show|list`` — durable
   campaigns kept in the workspace file (``--workspace``): continue after a crash, resend,
   sent / scheduled lists (smsdk.cli_campaign, docs/workspace.md).
+* ``smsdk inbox receive|list|read|reply|delete|export --workspace W`` — the workspace's
+  received messages (smsdk.cli_inbox); ``smsdk password change`` — EMPP CHANGEPASS.
 * ``smsdk conformance [--target HOST:PORT --account A --password W] [--json FILE]
   [--profile ci|thorough]`` — the conformance suite (harness/conformance, docs/conformance.md):
   one line per RULES.md rule id, pass / fail / n/a / gap with the shortest counterexample.
+
+* ``smsdk book list|add|contacts|delete|group|caps|import|export``, ``smsdk template
+  save|list|delete|preview``, ``smsdk recipients`` — the workspace's address books,
+  templates and recipient lists (src/smsdk/cli_workspace.py, docs/workspace.md).
 
 ``plan`` and ``send`` need the SDK only.  ``demo``, ``fake-smsc`` and ``conformance`` run the
 test harness (the package ``smsdk_harness`` and its dependencies, the ``harness`` extra:
@@ -362,13 +368,21 @@ def push_receiver(port: int, host: str, path: str, as_json: bool) -> None:
     reactor.run()
 
 
-def _add_campaign() -> None:
-    from smsdk.cli_campaign import campaign
+# The workspace's address books, templates and recipients (src/smsdk/cli_workspace.py).
+from smsdk import cli_workspace as _cli_workspace  # noqa: E402
 
-    main.add_command(campaign)
+main.add_command(_cli_workspace.book)
+main.add_command(_cli_workspace.template)
+main.add_command(_cli_workspace.recipients)
 
+from smsdk.cli_inbox import inbox as _inbox_group, password as _password_group  # noqa: E402
 
-_add_campaign()
+main.add_command(_inbox_group)
+main.add_command(_password_group)
+
+from smsdk.cli_campaign import campaign as _campaign_group  # noqa: E402
+
+main.add_command(_campaign_group)
 
 
 if __name__ == "__main__":  # pragma: no cover

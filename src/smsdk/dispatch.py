@@ -109,7 +109,7 @@ class DispatchSettings:
     report_timeout: float = 48 * 3600 + 3600   # 48 h plus a margin (FAQ-2.2.1)
     on_link_loss: OnLinkLoss = OnLinkLoss.RESUBMIT
     rate_limited_pause: float = 1.0     # after 10004: pause the bucket this long
-    busy_backoff_initial: float = 1.0   # after 10005: first backoff; doubles, with jitter
+    busy_backoff_initial: float = 1.0   # after 10005: first backoff; doubles per round, with jitter
     busy_backoff_max: float = 60.0
     max_resubmits: int = 20             # 10004/10005/link-loss retries of one SUBMIT before failing
     max_tracked: int = 1_000_000        # recipients without an outcome yet (backpressure above)
@@ -144,7 +144,9 @@ class Submission:
         # inputs dropped as repeats: a number seen again after normalisation (sent once), or
         # an invalid input given again verbatim (one rejected outcome)
         self.duplicates_dropped = duplicates
-        # recipients flagged Outcome.possible_duplicate (their SUBMIT may have been accepted twice)
+        # recipients flagged Outcome.possible_duplicate (their SUBMIT may have been accepted
+        # twice): the numbers, with or without a final outcome yet, and how many they are
+        self.flagged: set[str] = set()
         self.possible_duplicates = 0
         self.outcomes: dict[str, Outcome] = {}
         self.accepted: set[str] = set()
@@ -195,8 +197,19 @@ class Submission:
         checked = numbers.check(recipient)
         return self.outcomes.get(checked.number if checked.number is not None else checked.given)
 
-    def _reflag(self, number: str) -> None:
-        """Flag an outcome that was final before its possible duplicate became known."""
+    def is_flagged(self, recipient: object) -> bool:
+        """True when ``recipient`` (written any way) may have been accepted twice, whether
+        or not it has a final outcome yet (its outcome then says ``possible_duplicate``)."""
+        checked = numbers.check(recipient)
+        return (checked.number if checked.number is not None else checked.given) in self.flagged
+
+    def _flag(self, number: str) -> None:
+        """Flag ``number`` as a possible duplicate (counted once); an outcome that was final
+        before the possible duplicate became known is flagged too."""
+        if number in self.flagged:
+            return
+        self.flagged.add(number)
+        self.possible_duplicates += 1
         outcome = self.outcomes.get(number)
         if outcome is not None and not outcome.possible_duplicate:
             self.outcomes[number] = replace(outcome, possible_duplicate=True)
@@ -239,7 +252,7 @@ class SubmitJob:
     resubmits: int = 0
     cancelled: bool = False
     accepted: bool = False
-    sent_at: float | None = None  # when the transport wrote it (for submit→response latency)
+    sent_at: float | None = None  # when it was last written (pop_ready; submit→response latency)
     # Copies of this SUBMIT the platform may have accepted (possible duplicates):
     copies: int = 0         # written under the current Sequence_Id (1 + the session's resends)
     unknown: int = 0        # written earlier, never answered: their fate is unknown
@@ -277,7 +290,10 @@ class Dispatcher:
         self._tracked = 0
         self._next_message_id = 1
         self._udh_reference = 0
+        # 10005 overload episodes: the current backoff, when it began (None: not busy)
+        # and until when nothing is written.  See _on_busy.
         self._busy_backoff = 0.0
+        self._busy_since: float | None = None
         self._busy_until = now
         self.unmatched_reports: deque[Any] = deque(maxlen=10_000)
         # recipients flagged Outcome.possible_duplicate (a SUBMIT maybe accepted twice)
@@ -299,8 +315,8 @@ class Dispatcher:
     def add(self, text_: str, to: Iterable[object] | numbers.Recipients, *, signature: str | None = None,
             at: datetime | None = None, src_id: str | None = None, now: float,
             listener: SubmissionListener | None = None) -> Submission:
-        """Plan a message and queue its SUBMITs (``listener``: see :class:`SubmissionListener`).  Raises PlanError for a text that cannot be
-        sent, :class:`Backpressure` when too many recipients are tracked already, and
+        """Plan a message and queue its SUBMITs (``listener``: see :class:`SubmissionListener`).
+        Raises PlanError for a text that cannot be sent, :class:`Backpressure` when too many recipients are tracked already, and
         TypeError when ``to`` is not a collection of numbers (a bare string is refused: it
         would be a list of one-character "numbers").  ``to`` may also be the result of
         :func:`smsdk.numbers.check_all`, used as it is."""
@@ -368,6 +384,7 @@ class Dispatcher:
         job = self._queue.popleft()
         self._bucket.take(job.cost, now)
         job.copies = 1  # the caller writes it now, under a new Sequence_Id
+        job.sent_at = now
         if job.unknown:
             self._flag(job)  # an earlier copy's fate is unknown: it may have been accepted too
         listener = job.submission.listener
@@ -404,7 +421,8 @@ class Dispatcher:
             # its reports are not counted a second time (the job is flagged above)
             return
         if accepted:
-            self._busy_backoff = 0.0
+            self._busy_backoff = 0.0  # the platform takes SUBMITs again: the episode is over
+            self._busy_since = None
             self._accepted(job, resp.msg_id, now)
         elif outcome is SubmitOutcome.RATE_LIMITED:
             self._bucket.pause(now + self.settings.rate_limited_pause)
@@ -415,14 +433,29 @@ class Dispatcher:
             else:
                 self._retry(job, f"R{code.code}", code.meaning, now)
         elif outcome is SubmitOutcome.BUSY:
-            self._busy_backoff = min(
-                self.settings.busy_backoff_max,
-                (self._busy_backoff * 2) if self._busy_backoff else self.settings.busy_backoff_initial,
-            )
-            self._busy_until = now + self._busy_backoff * (0.5 + self._rng.random())
+            self._on_busy(job, now)
             self._retry(job, f"R{code.code}", code.meaning, now)
         else:
             self._fail_job(job, f"R{code.code}", f"refused by the platform: {code.meaning}")
+
+    def _on_busy(self, job: Any, now: float) -> None:
+        """The platform is overloaded (10005): back off, with jitter, doubling once per round.
+
+        A window of N SUBMITs in flight when the overload begins comes back as N refusals in
+        a row; they are one episode, not N (doubling on each would take the backoff to
+        ``busy_backoff_max`` at once).  So only a refusal of a SUBMIT written after the
+        current backoff began (``_busy_since``) doubles it: one doubling per round of
+        retries.  An accepted SUBMIT ends the episode (``_busy_since`` None, backoff reset).
+        Shared with the HTTP pipeline (its jobs have ``sent_at`` from pop_ready too)."""
+        since = self._busy_since
+        if since is not None and job.sent_at is not None and job.sent_at <= since:
+            return  # written before this backoff began: this episode is counted already
+        self._busy_backoff = min(
+            self.settings.busy_backoff_max,
+            (self._busy_backoff * 2) if self._busy_backoff else self.settings.busy_backoff_initial,
+        )
+        self._busy_since = now
+        self._busy_until = max(self._busy_until, now + self._busy_backoff * (0.5 + self._rng.random()))
 
     def on_submit_resent(self, job: SubmitJob) -> None:
         """The session wrote ``job`` again under the same Sequence_Id (no SUBMIT_RESP within
@@ -465,9 +498,7 @@ class Dispatcher:
                 continue
             recipient.possible_duplicate = True
             self.possible_duplicates += 1
-            recipient.submission.possible_duplicates += 1
-            if recipient.done:
-                recipient.submission._reflag(recipient.number)
+            recipient.submission._flag(recipient.number)
             listener = recipient.submission.listener
             if listener is not None:
                 listener.on_possible_duplicate(recipient.submission, recipient.number)

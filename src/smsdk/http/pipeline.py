@@ -14,7 +14,9 @@ The HTTP twin of :class:`smsdk.dispatch.Dispatcher`, with the same settings
   jitter; a request that never reached the platform is retried; one whose answer was lost
   follows ``on_link_loss``; every other code fails the chunk's recipients with ``R<code>``;
 * the platform's answer is a send id; reports are matched by (send id, mobile); a recipient
-  with no report within ``report_timeout`` ends ``expired``.
+  with no report within ``report_timeout`` ends ``expired``;
+* stopping: :meth:`HttpPipeline.cancel_queued` and :meth:`HttpPipeline.cancel_all` give every
+  recipient still without an outcome the state ``cancelled``, like the EMPP pipeline.
 
 The platform splits long HTTP texts itself and gives one send id per request: the first
 report for (send id, mobile) is that recipient's outcome.
@@ -31,6 +33,7 @@ from typing import Any
 
 from smsdk import numbers
 from smsdk.codes import SubmitOutcome, describe_stat
+from smsdk.errors import ClientStopped
 from smsdk.dispatch import (
     DELIVERED_STAT,
     Backpressure,
@@ -63,8 +66,10 @@ class HttpPlan:
 class HttpSubmission(Submission):
     """A :class:`~smsdk.dispatch.Submission` sent over HTTP.  Besides the outcomes it records
     the platform's answers: ``send_ids`` (number → send id) and ``refusals`` (number → the
-    :class:`~smsdk.http.codes.HttpRefused` that failed it).  ``submitted`` fires once every
-    chunk has been answered for good (accepted or refused), before any report."""
+    exception that failed it before it was accepted: :class:`~smsdk.http.codes.HttpRefused`,
+    :class:`~smsdk.http.codes.HttpError` for a lost answer, :class:`~smsdk.errors.ClientStopped`
+    when the client stopped first).  ``submitted`` fires once every chunk has been answered for
+    good (accepted or refused) or cancelled by a stop, before any report."""
 
     def __init__(self, message_id: int, text_: str, recipients: tuple[str, ...], plan: HttpPlan,
                  rejected: Iterable[numbers.Checked], duplicates: int, at: datetime | None,
@@ -111,6 +116,7 @@ class _Recipient:
     number: str
     send_id: str = ""
     done: bool = False
+    possible_duplicate: bool = False
 
 
 @dataclass(slots=True)
@@ -123,10 +129,12 @@ class HttpJob:
     accepted: bool = False
     finished: bool = False   # accepted or failed for good (no more requests)
     parent: HttpJob | None = field(default=None, repr=False)  # set on the halves of a split
-    # The EMPP pipeline's pop_ready (shared) counts the copies written; an HTTP request has
-    # no resends of its own, so `unknown` stays 0 and lost answers are counted in on_lost.
+    # Copies of this request the platform may have accepted, as in the EMPP pipeline:
+    # `copies` is set by the shared pop_ready when it is sent; a request whose answer was lost
+    # adds to `unknown` (on_lost), and pop_ready flags the job when it goes out again.
     copies: int = 0
     unknown: int = 0
+    sent_at: float | None = None  # when it was last sent (pop_ready): busy episodes count it
 
     @property
     def cost(self) -> int:
@@ -147,6 +155,7 @@ class HttpPipeline:
     next_deadline = Dispatcher.next_deadline  # when on_timer must run for report expiry
     on_timer = Dispatcher.on_timer        # expire recipients with no report within report_timeout
     _trim_early = Dispatcher._trim_early
+    _back_off = Dispatcher._on_busy       # 10005 / no answer: back off, doubling once per round
 
     def __init__(self, settings: DispatchSettings | None = None, *, now: float = 0.0,
                  rng: random.Random | None = None, charset: str = "auto") -> None:
@@ -163,7 +172,9 @@ class HttpPipeline:
         self._tracked = 0
         self._next_message_id = 1
         self._busy_backoff = 0.0
+        self._busy_since: float | None = None   # when the current backoff began (None: not busy)
         self._busy_until = now
+        # recipients flagged Outcome.possible_duplicate (a request maybe accepted twice)
         self.possible_duplicates = 0
         self.unmatched_reports: deque[wire.ReportEvent] = deque(maxlen=10_000)
 
@@ -209,8 +220,10 @@ class HttpPipeline:
 
     def on_accepted(self, job: HttpJob, send_id: str, now: float) -> None:
         """``/httpserver`` answered 100 with ``send_id``."""
+        self._busy_backoff = 0.0  # the platform takes requests again: the episode is over
+        self._busy_since = None
         if job.accepted:
-            self.possible_duplicates += 1
+            self._flag(job)  # accepted twice
             return
         job.accepted = True
         submission = job.submission
@@ -240,14 +253,14 @@ class HttpPipeline:
             else:
                 self._retry(job, code)
         elif outcome is SubmitOutcome.BUSY:
-            self._back_off(now)
+            self._back_off(job, now)
             self._retry(job, code)
         else:
             self._fail(job, f"R{code}", C.refusal(code, C.SEND_PATH))
 
     def on_not_sent(self, job: HttpJob, reason: str, now: float) -> None:
         """The request never reached the platform (connection refused ...): safe to retry."""
-        self._back_off(now)
+        self._back_off(job, now)
         self._retry(job, None, reason)
 
     def on_lost(self, job: HttpJob, reason: str, now: float) -> None:
@@ -255,9 +268,11 @@ class HttpPipeline:
         platform may have accepted it.  ``on_link_loss`` decides (like EMPP)."""
         if job.finished:
             return
+        job.unknown += max(job.copies, 1)  # it may have been accepted: a resend is a possible duplicate
+        job.copies = 0
         if self.settings.on_link_loss is OnLinkLoss.RESUBMIT:
-            self._back_off(now)
-            self._retry(job, None, reason, maybe_accepted=True)
+            self._back_off(job, now)
+            self._retry(job, None, reason)
         else:
             self._fail(job, "LINKLOSS", C.HttpError(f"no answer ({reason}); it may or may not have been accepted"))
 
@@ -265,11 +280,6 @@ class HttpPipeline:
         """The request failed for good for a reason outside the §3b codes (an HTTP 4xx ...)."""
         if not job.finished:
             self._fail(job, status, error)
-
-    def _back_off(self, now: float) -> None:
-        self._busy_backoff = min(self.settings.busy_backoff_max,
-                                 (self._busy_backoff * 2) if self._busy_backoff else self.settings.busy_backoff_initial)
-        self._busy_until = max(self._busy_until, now + self._busy_backoff * (0.5 + self._rng.random()))
 
     def _gave_up(self, job: HttpJob, code: int | None, reason: str) -> bool:
         if job.resubmits < self.settings.max_resubmits:
@@ -279,10 +289,8 @@ class HttpPipeline:
                    f"gave up after {job.resubmits} retries: ")
         return True
 
-    def _retry(self, job: HttpJob, code: int | None, reason: str = "", *, maybe_accepted: bool = False) -> None:
+    def _retry(self, job: HttpJob, code: int | None, reason: str = "") -> None:
         if not self._gave_up(job, code, reason or C.http_code(code or 0)[0].meaning):
-            if maybe_accepted:
-                self.possible_duplicates += 1
             job.resubmits += 1
             self._queue.appendleft(job)
 
@@ -293,7 +301,17 @@ class HttpPipeline:
         job.finished = True  # replaced by its halves (one more answer to wait for)
         job.submission._unanswered += 1
         for recipients in (job.recipients[half:], job.recipients[:half]):
-            self._queue.appendleft(HttpJob(job.submission, recipients, job.resubmits + 1))
+            self._queue.appendleft(HttpJob(job.submission, recipients, job.resubmits + 1, unknown=job.unknown))
+
+    def _flag(self, job: HttpJob) -> None:
+        """Flag ``job``'s recipients as possible duplicates (each counted once; called by the
+        shared pop_ready when a request whose answer was lost goes out again)."""
+        for recipient in job.recipients:
+            if recipient.possible_duplicate:
+                continue
+            recipient.possible_duplicate = True
+            self.possible_duplicates += 1
+            recipient.submission._flag(recipient.number)
 
     def _fail(self, job: HttpJob, status: str, error: Exception, prefix: str = "") -> None:
         detail = prefix + (error.args[0] if error.args else str(error))
@@ -305,6 +323,47 @@ class HttpPipeline:
     def _job_finished(self, job: HttpJob) -> None:
         job.finished = True
         job.submission._chunk_answered()
+
+    # -- stopping ----------------------------------------------------------------------------
+
+    def cancel_queued(self, why: str) -> int:
+        """Give the recipients of every queued request the final state CANCELLED (the client
+        is stopping and sends nothing more; ``why`` says why, e.g. "the client stopped").
+        Returns the number of outcomes given."""
+        before = self._tracked
+        queue, self._queue = self._queue, deque()
+        for job in queue:
+            if job.finished:
+                continue
+            if job.unknown:  # sent before, its answer lost: the platform may have it
+                self._cancel_job(job, f"{why} before the platform answered; it may or may not have been accepted")
+            else:
+                self._cancel_job(job, f"not sent: {why} first")
+        return before - self._tracked
+
+    def cancel_all(self, why: str, in_flight: Iterable[HttpJob] = ()) -> int:
+        """Give every recipient still without an outcome the final state CANCELLED: those of
+        the requests ``in_flight`` (sent, no answer yet, abandoned by the caller: they may or
+        may not have been accepted), those queued, and those accepted and awaiting a report
+        (they keep their send id).  Returns the number of outcomes given."""
+        before = self._tracked
+        for job in in_flight:
+            if not job.finished:
+                self._cancel_job(job, f"{why} before the platform answered; it may or may not have been accepted")
+        self.cancel_queued(why)
+        expiries, self._expiries = self._expiries, deque()
+        for _, recipient in expiries:
+            self._finish(recipient, OutcomeState.CANCELLED, "CANCELLED",
+                         f"accepted by the platform; {why} before its status report")
+        return before - self._tracked
+
+    def _cancel_job(self, job: HttpJob, detail: str) -> None:
+        error = ClientStopped(detail)
+        for recipient in job.recipients:
+            if not recipient.done:
+                job.submission.refusals[recipient.number] = error
+                self._finish(recipient, OutcomeState.CANCELLED, "CANCELLED", detail)
+        self._job_finished(job)
 
     # -- reports -----------------------------------------------------------------------------
 
@@ -342,4 +401,5 @@ class HttpPipeline:
         self._tracked -= 1
         self._by_key.pop((recipient.send_id, recipient.number), None)
         shown = (recipient.send_id,) if recipient.send_id else ()
-        recipient.submission._resolve(Outcome(recipient.number, state, status, detail, shown))
+        recipient.submission._resolve(Outcome(recipient.number, state, status, detail, shown,
+                                              recipient.possible_duplicate))
