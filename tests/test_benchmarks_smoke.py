@@ -55,3 +55,17 @@ def test_soak_script_runs_a_clean_campaign_and_reports_every_figure(tmp_path):
     assert sum(run["outcomes"].values()) == 60 and run["accepted_twice"] == 0
     assert run["last_outcome"] > 0 and run["flagged_from"] in ("outcome.possible_duplicate",
                                                                 "dispatcher.possible_duplicates")
+
+
+def test_outbox_load_script_runs_and_loses_nothing(tmp_path):
+    out = tmp_path / "outbox.json"
+    result = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks" / "outbox_load.py"), "--messages", "300", "--rounds", "1",
+         "--json", str(out)],
+        capture_output=True, text=True, timeout=240,
+    )
+    assert result.returncode == 0, result.stderr
+    assert "outbox cost" in result.stdout
+    runs = json.loads(out.read_text())["runs"]
+    assert sorted(r["durable"] for r in runs) == [False, True]
+    assert all(r["delivered"] == r["messages"] == 300 for r in runs)
