@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
-from twisted.internet import defer
+from twisted.internet import defer, task
 from twisted.internet.error import ConnectionRefusedError
 
 from smsdk.dispatch import DispatchSettings, OutcomeState
@@ -252,6 +252,30 @@ def test_the_client_refuses_a_second_poll_within_a_minute():
     assert len(stub.requests) == 2
     with pytest.raises(ValueError, match="min_poll_interval"):
         client_for(min_poll_interval=30)
+
+
+class TickingClock(task.Clock):
+    """A clock that moves 1 ms every time it is read, as a real reactor's does."""
+
+    def seconds(self) -> float:
+        self.rightNow += 0.001
+        return self.rightNow
+
+
+def test_the_first_poll_reads_the_clock_once_and_is_sent():
+    # regression: the limit check read the clock twice, so on a real reactor the first poll
+    # was "too soon" (and the message raised KeyError looking up the previous call)
+    clock, stub, client = client_for(TickingClock())
+    stub.default["/httpdeliver.sms"] = b"100\n"
+    stub.default["/queryrptbyid.sms"] = b"100\n"
+    assert result_of(client.fetch_mo()).events == ()
+    assert result_of(client.query_reports(["1"])).events == ()
+    assert len(stub.requests) == 2
+    clock.advance(59.9)
+    failure = result_of(client.fetch_mo())
+    assert isinstance(failure.value, C.PollTooSoon) and "60 s" in str(failure.value)
+    clock.advance(0.1)
+    assert result_of(client.fetch_mo()).events == ()
 
 
 def test_sender_with_push_resource_resolves_outcomes():

@@ -175,6 +175,28 @@ def test_mo_lines_decode_gbk_urlencoded_content_and_keep_bad_lines_aside():
         wire.parse_mo_response(b"10004\n")
 
 
+OUTSIDE_GBK = "\U00020000😀"   # 𠀀 (CJK Ext. B) and an emoji: GB18030 only
+
+
+def test_mo_text_outside_gbk_is_decoded_as_gb18030():
+    # the platform sends GB18030 (a superset of GBK) for text GBK cannot hold
+    from urllib.parse import quote
+
+    escaped = quote(("您好" + OUTSIDE_GBK).encode("gb18030"), safe="")
+    polled = wire.parse_mo_response(f"100\n13800138000,1065,20240520083000,{escaped}\n".encode("ascii"))
+    assert polled.malformed == () and polled.events[0].text == "您好" + OUTSIDE_GBK
+    plain = wire.parse_mo_response(f"100\n13800138000,1065,20240520083000,{OUTSIDE_GBK}\n".encode("gb18030"),
+                                   urlencoding=False)
+    assert plain.events[0].text == OUTSIDE_GBK
+    from urllib.parse import urlencode
+
+    push = urlencode([("type", "mo"), ("mobile", "13800138000"), ("dest", "1065"),
+                      ("time", "20240520090000"), ("content", OUTSIDE_GBK)], encoding="gb18030").encode()
+    for content_type in (None, "application/x-www-form-urlencoded; charset=GB18030",
+                         "application/x-www-form-urlencoded; charset=GBK"):
+        assert wire.parse_push(push, content_type).text == OUTSIDE_GBK
+
+
 def test_report_lines():
     body = b"100\n55,13800138000,DELIVRD,20240520090500\n55,13900139000,CA:0054,20240520090501\n56,x\n"
     polled = wire.parse_report_response(body)
@@ -194,7 +216,7 @@ def test_push_round_trip_and_raw_gbk():
 
 
 @pytest.mark.parametrize("body, content_type, message", [
-    (b"\x81\x20broken", None, "not GBK text"),
+    (b"\x81\x20broken", None, r"not GBK \(GB18030\) text"),
     (b"type=mo&content=%FF%FF&mobile=1&time=20240520090000", None, "not GBK"),
     (b'{"type": "mo"}', None, "not form data"),
     (b"type=mo&mobile=13800138000&time=20240520090000", "application/json", "is not application/x-www-form-urlencoded"),

@@ -6,7 +6,7 @@
 model's public API (``authenticate``, ``submit(..., via="http")``, ``inbox``, the
 submission records); :class:`HttpResource` is the thin twisted.web resource that feeds it
 ``request.args`` (GET query or POST form).  Every name and code comes from
-:mod:`.http_table`.  Time is the model's clock, shown in China time.
+:mod:`.http_table`, which reads them from the SDK's one table (:mod:`smsdk.http.codes`).  Time is the model's clock, shown in China time.
 
 One ``/httpserver`` request is one platform decision: its text of n chars goes out as
 ceil(n/60) pieces (the HTTP row of the splitting table), each submitted to the model as

@@ -1,120 +1,111 @@
-"""The one table of the HTTP interface (PROTOCOL.md §3b): endpoint paths, parameter and
-field names, answer codes, and how a model SUBMIT result reads over HTTP.
+"""The fake platform's view of the HTTP interface (PROTOCOL.md §3b).
 
-The platform's manual is unpublished, so these are decided values: a real deployment that
-differs is a change of data here, nowhere else (the HTTP front end and the PUSH sender
-read every name and code from this module).
+The paths, parameter and field names, formats and answer codes are the SDK's one table,
+:mod:`smsdk.http.codes` (a public SDK module): the client and the fake read the same data,
+so a real deployment that differs is a change there, and both sides follow.  What stays
+here is only what the platform alone needs: the ``/esmp/httpserver`` alias, which
+endpoints the minute limit covers, the switch values and charsets it accepts, the header
+names of ``comment=on``, the PUSH answer's HTTP status, and how a model SUBMIT result
+reads as an HTTP code.  The HTTP front end and the PUSH sender read every name and code
+from this module.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from smsdk.codes import Code
+from smsdk.http import codes as _sdk
 
 __all__ = [
-    "CODES", "Code", "DELIVER", "ENDPOINTS", "MO_FIELDS", "OK", "PARAM", "PUSH_MO",
-    "PUSH_OK_BODY", "PUSH_REPORT", "QUERY", "REPORT", "REPORT_FIELDS", "SEND",
-    "http_code_of",
+    "ALIASES", "CODES", "Code", "DELIVER", "ENDPOINTS", "MINUTE_FORMAT", "MO_FIELDS", "OK", "PARAM",
+    "POLLED", "PUSH_MO", "PUSH_OK_BODY", "PUSH_OK_STATUS", "PUSH_REPORT", "PUSH_TYPE_MO",
+    "PUSH_TYPE_REPORT", "QUERY", "REPORT", "REPORT_FIELDS", "SEND", "SWITCH_OFF", "SWITCH_ON",
+    "TEXT_CHARSETS", "TIME_FORMAT", "http_code_of",
 ]
 
-# ---------------------------------------------------------------------------- endpoints
+# ---------------------------------------------------------------------------- endpoints (SDK)
 
-SEND = "/httpserver"
-DELIVER = "/httpdeliver.sms"
-REPORT = "/httpreport.sms"
-QUERY = "/queryrptbyid.sms"
-#: every path the front end answers; ``/esmp/httpserver`` is what the jar's test uses
+SEND = _sdk.SEND_PATH
+DELIVER = _sdk.DELIVER_PATH
+REPORT = _sdk.REPORT_PATH
+QUERY = _sdk.QUERY_PATH
 ENDPOINTS = (SEND, DELIVER, REPORT, QUERY)
-ALIASES = {"/esmp/httpserver": SEND}
 
+# platform only: ``/esmp/httpserver`` is what the jar's test uses
+ALIASES = {"/esmp/httpserver": SEND}
 #: endpoints limited to one answered call per ``poll_interval`` per enterprise (FAQ-3.4.2)
 POLLED = (DELIVER, REPORT)
 
-# ---------------------------------------------------------------------------- parameters
+# ---------------------------------------------------------------------------- parameters (SDK)
+
+_F = _sdk.FIELDS
 
 
 class PARAM:
-    """Request parameter names."""
+    """Request parameter names (the SDK's ``FIELDS``)."""
 
-    ENTERPRISE = "enterpriseid"   # /httpserver: the enterprise id
-    ACCOUNT = "accountid"         # /httpserver: the extension code ("" = the service code)
-    EID = "eid"                   # polling: the account's number (or the enterprise id)
-    PASSWORD = "pswd"             # legacy plain password (FAQ 2.4.1 warns against it)
-    AUTH = "auth"                 # lowercase hex MD5(eid ‖ password ‖ timestamp)
-    TIMESTAMP = "timestamp"       # yyyyMMddHHmm, China time, within auth_skew_minutes
-    MOBS = "mobs"                 # comma-separated numbers
-    MSG = "msg"                   # the text, URL-encoded GBK (or UTF-8 with charset)
-    AT_TIME = "attime"            # optional yyyyMMddHHmmss (China time)
-    CHARSET = "charset"           # "utf-8": text parameters and the answer in UTF-8
-    URLENCODING = "urlencoding"   # on/off: MO content URL-encoded in the answer
-    COMMENT = "comment"           # on/off: a "#" header line after the code
-    KEEPDELIVER = "keepdeliver"   # true: the returned MOs are deleted (FAQ 3.4.1)
-    START = "start"               # yyyyMMddHHmm
-    END = "end"                   # yyyyMMddHHmm
-    IDS = "ids"                   # comma-separated send ids
+    ENTERPRISE = _F["enterprise_id"]   # /httpserver: the enterprise id
+    ACCOUNT = _F["account_id"]         # /httpserver: the extension code ("" = the service code)
+    EID = _F["eid"]                    # polling: the account's number (or the enterprise id)
+    PASSWORD = _F["password"]          # legacy plain password (FAQ 2.4.1 warns against it)
+    AUTH = _F["auth"]                  # lowercase hex MD5(eid ‖ password ‖ timestamp)
+    TIMESTAMP = _F["timestamp"]        # yyyyMMddHHmm, China time, within auth_skew_minutes
+    MOBS = _F["mobiles"]               # comma-separated numbers
+    MSG = _F["text"]                   # the text, URL-encoded GBK (or UTF-8 with charset)
+    AT_TIME = _F["at_time"]            # optional yyyyMMddHHmmss (China time)
+    CHARSET = _F["charset"]            # "utf-8": text parameters and the answer in UTF-8
+    URLENCODING = _F["urlencoding"]    # on/off: MO content URL-encoded in the answer
+    COMMENT = _F["comment"]            # on/off: a "#" header line after the code
+    KEEPDELIVER = _F["keep"]           # true: the returned MOs are deleted (FAQ 3.4.1)
+    START = _F["start"]                # yyyyMMddHHmm
+    END = _F["end"]                    # yyyyMMddHHmm
+    IDS = _F["ids"]                    # comma-separated send ids
 
 
-#: the values a switch parameter takes (anything else is refused with 101)
-SWITCH_ON = ("on", "true", "1")
-SWITCH_OFF = ("off", "false", "0")
-TEXT_CHARSETS = {"gbk": "gbk", "utf-8": "utf-8", "utf8": "utf-8"}
+# platform only: the values a switch parameter takes (anything else is refused with 101)
+SWITCH_ON = (_sdk.ON, _sdk.TRUE, "1")
+SWITCH_OFF = (_sdk.OFF, _sdk.FALSE, "0")
+TEXT_CHARSETS = {_sdk.TEXT_ENCODING: _sdk.TEXT_ENCODING, _sdk.UTF8_CHARSET_VALUE: "utf-8", "utf8": "utf-8"}
 
 # ---------------------------------------------------------------------------- answer lines
 
+# platform only: the header line of ``comment=on`` (the SDK reads the fields by position)
 #: one MO a line (/httpdeliver.sms)
 MO_FIELDS = ("mobile", "dest_id", "time", "content")
 #: one report a line (/httpreport.sms, /queryrptbyid.sms)
 REPORT_FIELDS = ("send_id", "mobile", "stat", "time")
-TIME_FORMAT = "%Y%m%d%H%M%S"   # every time in an answer or a PUSH
-MINUTE_FORMAT = "%Y%m%d%H%M"   # timestamp, start, end
+TIME_FORMAT = _sdk.TIME_FORMAT         # every time in an answer or a PUSH
+MINUTE_FORMAT = _sdk.TIMESTAMP_FORMAT  # timestamp, start, end
 
-# ---------------------------------------------------------------------------- PUSH
+# ---------------------------------------------------------------------------- PUSH (SDK)
 
+_P = _sdk.PUSH_FIELDS
 #: the PUSH form fields, in order (platform → the account's registered URL)
-PUSH_MO = ("type", "mobile", "dest", "time", "content")
-PUSH_REPORT = ("type", "sendid", "msgid", "mobile", "stat", "time")
-PUSH_TYPE_MO = "mo"
-PUSH_TYPE_REPORT = "report"
-#: the receiver's answer that counts as delivered (with HTTP status 200)
+PUSH_MO = tuple(_P[k] for k in ("type", "mobile", "dest", "time", "content"))
+PUSH_REPORT = tuple(_P[k] for k in ("type", "send_id", "msg_id", "mobile", "stat", "time"))
+PUSH_TYPE_MO = _sdk.PUSH_TYPE_MO
+PUSH_TYPE_REPORT = _sdk.PUSH_TYPE_REPORT
+#: the receiver's answer that counts as delivered (with HTTP status 200, platform only)
 PUSH_OK_STATUS = 200
-PUSH_OK_BODY = "100"
+PUSH_OK_BODY = _sdk.PUSH_ANSWER.decode("ascii")
 
-# ---------------------------------------------------------------------------- codes
+# ---------------------------------------------------------------------------- codes (SDK)
 
+OK = _sdk.OK
+BAD_PARAMETER = _sdk.BAD_PARAMETER
+AUTH_FAILED = _sdk.AUTH_FAILED
+NOT_REGISTERED = _sdk.NOT_REGISTERED
+BAD_TEXT = _sdk.BAD_TEXT
+QUOTA = _sdk.QUOTA
+BAD_NUMBER = _sdk.BAD_NUMBER
+GROUP_LIMIT = _sdk.GROUP_LIMIT
+TOO_FAST = _sdk.TOO_FAST
+BUSY = _sdk.BUSY
 
-@dataclass(frozen=True)
-class Code:
-    code: int
-    name: str
-    meaning: str
+#: code → (code, name, meaning), as the SDK's client reads it
+CODES: dict[int, Code] = {code: meaning for code, (meaning, _) in _sdk.HTTP_CODES.items()}
 
-
-OK = 100
-BAD_PARAMETER = 101
-AUTH_FAILED = 102
-NOT_REGISTERED = 103
-BAD_TEXT = 104
-QUOTA = 105
-BAD_NUMBER = 13
-GROUP_LIMIT = 15
-TOO_FAST = 10004
-BUSY = 10005
-
-CODES: dict[int, Code] = {c.code: c for c in (
-    Code(OK, "OK", "accepted (/httpserver: the send id follows) or the data follows"),
-    Code(BAD_PARAMETER, "BAD_PARAMETER", "a parameter is missing, given twice or malformed; "
-         "or a report window is over 60 min or outside today and the 2 days before"),
-    Code(AUTH_FAILED, "AUTH_FAILED", "authentication failed (password, auth, or a timestamp "
-         "more than 10 minutes from the platform clock)"),
-    Code(NOT_REGISTERED, "NOT_REGISTERED", "the enterprise, account or extension code is not registered"),
-    Code(BAD_TEXT, "BAD_TEXT", "the text is empty or over 512 chars"),
-    Code(QUOTA, "QUOTA", "the account's or enterprise's SMS quota is used up"),
-    Code(BAD_NUMBER, "BAD_NUMBER", "a number is invalid or PHS: the whole request is refused"),
-    Code(GROUP_LIMIT, "GROUP_LIMIT", "more numbers than group_send_limit"),
-    Code(TOO_FAST, "TOO_FAST", "sending too fast (rate), or polled again within 60 s"),
-    Code(BUSY, "BUSY", "the platform is busy: try again later"),
-)}
-
-#: model SUBMIT result (EMPP numbering) → HTTP code; a result not listed keeps its number
+# platform only: model SUBMIT result (EMPP numbering) → HTTP code; a result not listed keeps
+# its number
 _FROM_MODEL = {0: OK, 6: BAD_TEXT, 10: NOT_REGISTERED, 17: QUOTA, 7: BAD_PARAMETER}
 
 

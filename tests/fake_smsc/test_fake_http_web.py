@@ -121,3 +121,22 @@ def test_the_fixture_serves_http_on_a_real_port(fake_smsc):
 def test_the_fixture_without_http(fake_smsc):
     with pytest.raises(RuntimeError, match="http_port"):
         fake_smsc.http_url
+
+
+def test_the_fake_reads_paths_names_and_codes_from_the_sdk_table():
+    """One table: the fake's http_table takes every path, parameter and PUSH field name,
+    format and code from smsdk.http.codes; only platform-only extras are its own."""
+    from smsdk.http import codes as C
+    from smsdk_harness.fake_smsc import http_table as T
+
+    assert (T.SEND, T.DELIVER, T.REPORT, T.QUERY) == (C.SEND_PATH, C.DELIVER_PATH, C.REPORT_PATH, C.QUERY_PATH)
+    params = {v for k, v in vars(T.PARAM).items() if k.isupper()}
+    assert params == set(C.FIELDS.values())
+    assert set(T.PUSH_MO) | set(T.PUSH_REPORT) == set(C.PUSH_FIELDS.values())
+    assert (T.TIME_FORMAT, T.MINUTE_FORMAT) == (C.TIME_FORMAT, C.TIMESTAMP_FORMAT)
+    assert T.PUSH_OK_BODY.encode() == C.PUSH_ANSWER
+    assert {c: m.name for c, m in T.CODES.items()} == {c: m.name for c, (m, _) in C.HTTP_CODES.items()}
+    for name in ("OK", "BAD_PARAMETER", "AUTH_FAILED", "NOT_REGISTERED", "BAD_TEXT", "QUOTA",
+                 "BAD_NUMBER", "GROUP_LIMIT", "TOO_FAST", "BUSY"):
+        assert getattr(T, name) == getattr(C, name)
+    assert {T.http_code_of(r) for r in (0, 6, 7, 10, 13, 15, 17, 10004, 10005)} <= set(C.HTTP_CODES)

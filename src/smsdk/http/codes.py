@@ -1,7 +1,8 @@
 """The one table of the HTTP interface (PROTOCOL.md §3b): endpoints, field names, formats, codes.
 
 Every path, parameter name, time format and response code the SDK's HTTP client speaks is
-here and nowhere else: a real deployment that differs is a change of data in this file.
+here and nowhere else, and the fake platform (``smsdk_harness.fake_smsc.http_table``) reads
+the same values from here: a real deployment that differs is a change of data in this file.
 """
 
 from __future__ import annotations
@@ -65,7 +66,11 @@ TRUE, FALSE = "true", "false"
 
 # -- formats -----------------------------------------------------------------------------------
 
-RESPONSE_ENCODING = "gbk"         # response bodies and PUSH forms
+RESPONSE_ENCODING = "gbk"         # response bodies and PUSH forms (what is written: encode_push)
+#: what responses, MO content and PUSH forms labelled GBK are read as: GB18030 is a superset
+#: of GBK (the same bytes for every GBK character) and the platform uses it for characters
+#: GBK lacks (rare CJK, emoji), so a strict GBK decoder would drop those MOs
+RESPONSE_DECODING = "gb18030"
 TEXT_ENCODING = "gbk"             # `msg` by default
 UTF8_CHARSET_VALUE = "utf-8"      # `charset=utf-8`: `msg` is UTF-8
 TIMESTAMP_FORMAT = "%Y%m%d%H%M"   # `timestamp`, `start`, `end` (China time)

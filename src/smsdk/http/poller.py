@@ -141,7 +141,7 @@ class _Poller:
         if not self._running:
             return
         now = self.reactor.seconds()
-        at = max(now + delay, self.client.poll_ready_at(self.path))
+        at = max(now + delay, self.client.poll_ready_at(self.path, now))
         self._call = self.reactor.callLater(at - now, self._tick)
 
     def _tick(self) -> None:

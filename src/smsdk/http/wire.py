@@ -268,9 +268,9 @@ class HttpResponse:
 def parse_response(body: bytes, path: str = "") -> HttpResponse:
     """Status code and lines of a §3b response body (GBK text, ``\\n`` lines)."""
     try:
-        decoded = bytes(body).decode(C.RESPONSE_ENCODING)
+        decoded = bytes(body).decode(C.RESPONSE_DECODING)
     except UnicodeDecodeError as exc:
-        raise C.HttpProtocolError(f"{path or 'response'}: body is not GBK text ({exc.reason} at byte "
+        raise C.HttpProtocolError(f"{path or 'response'}: body is not GBK (GB18030) text ({exc.reason} at byte "
                                   f"{exc.start})") from None
     lines = decoded.split("\n")
     status = lines[0].strip().lstrip("\ufeff")
@@ -339,7 +339,7 @@ class Polled:
 def _decode_content(value: str, urlencoding: bool) -> str:
     if not urlencoding:
         return value
-    return unquote_plus(value, encoding=C.RESPONSE_ENCODING, errors="strict")
+    return unquote_plus(value, encoding=C.RESPONSE_DECODING, errors="strict")
 
 
 def parse_mo_response(body: bytes, *, urlencoding: bool = True) -> Polled:
@@ -381,7 +381,7 @@ def parse_report_response(body: bytes, path: str = C.REPORT_PATH) -> Polled:
 
 def _content_charset(content_type: str | None) -> str:
     if not content_type:
-        return C.RESPONSE_ENCODING
+        return C.RESPONSE_DECODING
     kind, _, params = content_type.partition(";")
     if kind.strip().lower() != FORM_CONTENT_TYPE:
         raise C.PushFormatError(f"Content-Type {kind.strip()!r} is not {FORM_CONTENT_TYPE}")
@@ -390,24 +390,25 @@ def _content_charset(content_type: str | None) -> str:
         if name.strip().lower() == "charset":
             value = value.strip().strip('"').lower()
             if value in ("gbk", "gb2312", "gb18030", "utf-8", "utf8"):
-                return "gb18030" if value == "gb18030" else ("utf-8" if value.startswith("utf") else "gbk")
+                return "utf-8" if value.startswith("utf") else C.RESPONSE_DECODING
             raise C.PushFormatError(f"charset {value!r} is not GBK")
-    return C.RESPONSE_ENCODING
+    return C.RESPONSE_DECODING
 
 
 def parse_push(body: bytes, content_type: str | None = None) -> MoEvent | ReportEvent:
     """One PUSH event from a form body (GBK, percent-escaped or raw).  PushFormatError says
     what is wrong with anything else."""
     encoding = _content_charset(content_type)
+    shown = "GBK (GB18030)" if encoding == C.RESPONSE_DECODING else encoding.upper()
     try:
         decoded = bytes(body).decode(encoding)
     except UnicodeDecodeError as exc:
-        raise C.PushFormatError(f"body is not {encoding.upper()} text ({exc.reason} at byte {exc.start})") from None
+        raise C.PushFormatError(f"body is not {shown} text ({exc.reason} at byte {exc.start})") from None
     try:
         pairs = parse_qsl(decoded.strip(), keep_blank_values=True, strict_parsing=True,
                           encoding=encoding, errors="strict", max_num_fields=32)
     except UnicodeDecodeError as exc:
-        raise C.PushFormatError(f"a percent-escaped value is not {encoding.upper()} ({exc.reason})") from None
+        raise C.PushFormatError(f"a percent-escaped value is not {shown} ({exc.reason})") from None
     except ValueError as exc:
         raise C.PushFormatError(f"body is not form data ({exc})") from None
     form: dict[str, str] = {}
