@@ -19,9 +19,15 @@ runs (at seeded random times while the SUBMITs go out: the expected sending time
 * ``stalls``     4 stalls of 1..4 s (nothing moves, then everything) with response_timeout 2 s;
 * ``busy``       the client paces 30 % above the account's rate (10004) and the platform
                  answers 1 % of SUBMITs with 10005, and all of them for a quarter of the
-                 sending time;
+                 sending time (at least 1 s);
 * ``terminate``  the platform sends TERMINATE 3 times (``POST /sessions/terminate``); the
                  client reconnects (``reconnect_after_terminate=True``);
+* ``terminate-stop``  the platform sends TERMINATE once, with the client's default settings
+                 (no reconnecting), and ``client.stop()`` is called while recipients are
+                 still queued: at once (the two TERMINATEs cross) or, by the seed, in the
+                 first reactor turn after the client took the platform's TERMINATE.  Each
+                 recipient gets exactly one outcome (``cancelled`` for those not sent or not
+                 reported yet: cancelled outcomes count) and stop()'s Deferred fires;
 * ``kick``       3 times a second login of the same account takes the session over
                  (login_policy "kick": the client gets TERMINATE); the intruder acknowledges
                  nothing and leaves 0.2 s later without a word;
@@ -53,7 +59,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-SCENARIOS = ("clean", "cuts", "delays", "stalls", "busy", "terminate", "kick", "mix")
+SCENARIOS = ("clean", "cuts", "delays", "stalls", "busy", "terminate", "terminate-stop", "kick", "mix")
 
 def platform_config(rate: float, seed: int) -> Any:
     """The embedded demo platform at ``rate`` SMS/s (1 s bucket), reports 0.05-0.5 s after
@@ -217,6 +223,7 @@ def run_scenario(name: str, recipients: int, seed: int, *, rate: float = 500.0,
     extra = {"delays": 3.0, "stalls": 4.0, "mix": 3.0}.get(name, 0.0)  # the longest delay or stall
     faults: collections.Counter[str] = collections.Counter()
     calls: list[Any] = []
+    stopping: list[Any] = []   # terminate-stop: the Deferred of client.stop()
 
     def at_random_times(count: int, action: Any) -> None:
         # while SUBMITs are still going out (the first 90 % of the expected sending time)
@@ -233,6 +240,26 @@ def run_scenario(name: str, recipients: int, seed: int, *, rate: float = 500.0,
 
     def terminate() -> None:
         faults["TERMINATE"] += control("POST", "/sessions/terminate", {"account": info.id})["terminated"]
+
+    def terminate_then_stop() -> None:
+        terminate()
+        if rng.random() < 0.5:
+            stop_client("client.stop() crossing the TERMINATE")  # before the client reads it
+        else:
+            stop_when_terminated()
+
+    def stop_when_terminated() -> None:
+        # the first reactor turn after the client took the TERMINATE (it is shutting down,
+        # its connection closing, its recipients not cancelled yet)
+        if client.stopped:
+            stop_client("client.stop() after the TERMINATE")
+        else:
+            calls.append(reactor.callLater(0, stop_when_terminated))
+
+    def stop_client(how: str) -> None:
+        faults[how] += 1
+        faults["awaiting an outcome at stop()"] += submission.pending
+        stopping.append(client.stop())
 
     def drop() -> None:
         faults["platform drops"] += control("POST", "/sessions/drop", {"account": info.id})["dropped"]
@@ -256,7 +283,7 @@ def run_scenario(name: str, recipients: int, seed: int, *, rate: float = 500.0,
         rng=random.Random(seed),
     )
     started = time.monotonic()
-    fake.run_until(lambda: client.bound, timeout=10, what="the first login")
+    fake.run_until(lambda: client.bound, timeout=30, what="the first login")
     submission = client.send(text, to=numbers)
     send_at = time.monotonic()
     if name == "cuts":
@@ -266,11 +293,14 @@ def run_scenario(name: str, recipients: int, seed: int, *, rate: float = 500.0,
     elif name == "stalls":
         at_random_times(4, stall(1.0, 4.0))
     elif name == "busy":
-        # 1 % at random, and everything for a quarter of the sending time somewhere in it
+        # 1 % at random, and everything for a quarter of the sending time (at least 1 s: a
+        # short campaign's window must outlast a backoff) somewhere in it
         start = fake.platform.now() + rng.uniform(0.1, 0.5) * expected
-        control("POST", "/overload", {"probability": 0.01, "windows": [[start, start + expected / 4]]})
+        control("POST", "/overload", {"probability": 0.01, "windows": [[start, start + max(1.0, expected / 4)]]})
     elif name == "terminate":
         at_random_times(3, terminate)
+    elif name == "terminate-stop":
+        at_random_times(1, terminate_then_stop)
     elif name == "kick":
         at_random_times(3, kick)
     elif name == "mix":
@@ -287,7 +317,10 @@ def run_scenario(name: str, recipients: int, seed: int, *, rate: float = 500.0,
         count = len(submission.outcomes)
         if count != progress["count"]:
             progress["count"], progress["at"] = count, time.monotonic() - send_at
-        return submission.done
+        # terminate-stop: client.stop()'s Deferred must fire as well (after the outcomes)
+        if name == "terminate-stop" and not stopping:
+            return False
+        return submission.done and all(d.called for d in stopping)
 
     try:
         fake.run_until(finished, timeout=deadline, what="every outcome")

@@ -182,6 +182,35 @@ def test_busy_backs_off_exponentially_with_jitter_and_gives_up_eventually():
     assert sub.done and sub.outcomes[numbers(1)[0]].status == "R10005"
 
 
+def test_busy_refusals_of_a_whole_window_double_the_backoff_once_not_once_each():
+    # 8 SUBMITs in flight when the platform starts answering 10005: one overload episode.
+    # Doubling per refusal took the backoff to 2**7 (capped at busy_backoff_max) at once.
+    d = Dispatcher(settings=DispatchSettings(rate=1000, group_send_limit=1, busy_backoff_initial=1,
+                                             busy_backoff_max=60), rng=random.Random(3))
+    sub = d.add("hi", numbers(8), now=0)
+    window = drain(d, 0.0)
+    assert len(window) == 8
+    for job in window:
+        d.on_submit_resp(job, codec.SubmitResp(msg_id=bytes(10), result=10005), 0.1)
+    first_wait = d.next_ready_time(0.1) - 0.1
+    assert 0.5 <= first_wait <= 1.5  # busy_backoff_initial x 0.5..1.5, not 2**7
+    # the retry round written after the backoff is refused too: now it doubles, once
+    now = 0.1 + first_wait
+    retries = drain(d, now)
+    assert len(retries) == 8
+    for job in retries:
+        d.on_submit_resp(job, codec.SubmitResp(msg_id=bytes(10), result=10005), now + 0.1)
+    now += 0.1
+    assert 1.0 <= d.next_ready_time(now) - now <= 3.0
+    # an accepted SUBMIT ends the episode: the next refusal starts again from the initial backoff
+    now = d.next_ready_time(now)
+    third = drain(d, now)
+    accept(d, third[0], 500, now)
+    d.on_submit_resp(third[1], codec.SubmitResp(msg_id=bytes(10), result=10005), now)
+    assert 0.5 <= d.next_ready_time(now) - now <= 1.5
+    assert sub.pending == 8
+
+
 def test_token_bucket_paces_per_recipient_per_segment():
     d = Dispatcher(settings=DispatchSettings(rate=10, group_send_limit=5))
     d.add("hi", numbers(20), now=0)

@@ -14,17 +14,17 @@ from twisted.internet import defer
 from smsdk.cli import main
 from smsdk.dispatch import DispatchSettings
 from smsdk.http import ReportEvent, commands, wire
-from tests.http_stub import EPOCH, make, wallclock
+from tests.http_stub import EPOCH, HANG, make, wallclock
 
 
-def run_send(stub_answers, *, wait=30.0, text="您好"):
+def run_send(stub_answers, *, wait=30.0, text="您好", **client_options):
     clock, stub, treq = make()
     for path, bodies in stub_answers.items():
         stub.answer(path, *bodies)
     results = []
     d = defer.ensureDeferred(commands._send(
         clock, "http://h:8000", "95102", "000", "secret", text, ["13800138000", "13900139000", "bad"],
-        DispatchSettings(), wait, True, 5.0, http=treq, wallclock=wallclock(clock)))
+        DispatchSettings(), wait, True, 5.0, http=treq, wallclock=wallclock(clock), **client_options))
     d.addBoth(results.append)
     clock.pump([1.0] * int(wait + 5))
     return results[0], stub
@@ -97,3 +97,18 @@ def test_send_via_http_prints_pending_recipients_when_the_wait_ends(capsys):
     states = {o["recipient"]: o["state"] for o in data["outcomes"]}
     assert states == {"13800138000": "accepted", "13900139000": "accepted", "bad": "rejected"}
     assert code == 1
+
+
+def test_send_via_http_flags_recipients_of_a_request_sent_again_after_a_lost_answer(capsys):
+    # the first answer is lost (timeout), the request goes again and is accepted: both copies
+    # may have been accepted, so the JSON flags each recipient and counts them like EMPP's job
+    code, stub = run_send({
+        "/httpserver": [HANG, b"100\n31\n"],
+        "/queryrptbyid.sms": [b"100\n31,13800138000,DELIVRD,20240520090003\n31,13900139000,DELIVRD,20240520090003\n"],
+    }, wait=70.0, timeout=5.0)
+    data = json.loads(capsys.readouterr().out)
+    rows = {o["recipient"]: (o["state"], o["possible_duplicate"]) for o in data["outcomes"]}
+    assert rows == {"13800138000": ("delivered", True), "13900139000": ("delivered", True),
+                    "bad": ("rejected", False)}
+    assert data["possible_duplicates"] == 2
+    assert len(stub.of("/httpserver")) == 2 and code == 1

@@ -122,10 +122,10 @@ def test_10005_backs_off_and_retries():
     d = client.submit("hi", ["13800138000"])
     clock.advance(1.9)
     assert len(stub.requests) == 1  # backoff 4 s x 0.5..1.5
-    clock.pump([1.0] * 30)
+    clock.pump([0.05] * 600)  # (steps finer than the bounds' margin: the jitter is unseeded)
     assert len(stub.requests) == 3
     gaps = [b.at - a.at for a, b in zip(stub.requests, stub.requests[1:])]
-    assert 2.0 <= gaps[0] <= 6.0 and 4.0 <= gaps[1] <= 12.0
+    assert 2.0 <= gaps[0] <= 6.05 and 4.0 <= gaps[1] <= 12.05
     assert result_of(d).send_id == "9"
 
 
@@ -178,6 +178,31 @@ def test_a_lost_answer_is_resubmitted_and_counted_as_a_possible_duplicate():
     d = client.submit("hi", ["13800138000"])
     clock.pump([1.0] * 20)
     assert result_of(d).send_id == "8" and client.pipeline.possible_duplicates == 1
+
+
+def test_a_lost_answer_flags_each_recipient_of_the_resent_request_on_its_outcome():
+    # like EMPP: every recipient whose request may have been accepted twice is flagged on its
+    # outcome and counted once, per recipient (it was one event per request, and no flag)
+    clock, stub, client = client_for(timeout=10.0)
+    stub.answer("/httpserver", HANG, b"100\n8\n")
+    numbers = ["13800138000", "13900139000"]
+    submission = client.send("hi", numbers)
+    clock.pump([1.0] * 20)
+    assert submission.send_ids == {n: "8" for n in numbers}
+    for number in numbers:
+        assert client.feed_report(ReportEvent("8", number, "DELIVRD", EPOCH))
+    assert all(submission.outcomes[n].possible_duplicate for n in numbers)
+    assert submission.possible_duplicates == client.pipeline.possible_duplicates == 2
+
+
+def test_a_lost_answer_never_sent_again_is_no_possible_duplicate():
+    clock, stub, client = client_for(settings=DispatchSettings(on_link_loss="fail"), timeout=10.0)
+    stub.answer("/httpserver", HANG)
+    submission = client.send("hi", ["13800138000"])
+    clock.advance(10.5)
+    outcome = submission.outcomes["13800138000"]
+    assert outcome.status == "LINKLOSS" and not outcome.possible_duplicate
+    assert submission.possible_duplicates == client.pipeline.possible_duplicates == 0
 
 
 def test_an_http_error_page_fails_the_chunk_clearly():
@@ -292,3 +317,26 @@ def test_sender_with_push_resource_resolves_outcomes():
     unknown = wire.encode_push(ReportEvent("43", "13900139000", "DELIVRD", EPOCH))
     assert post(resource, unknown) == (200, b"100")
     assert [r.send_id for r in sender.unmatched_reports] == ["43"]
+
+
+def test_10005_to_every_request_in_flight_doubles_the_backoff_once():
+    # max_in_flight requests are refused together: one overload episode, one doubling
+    # (per request it was 2**4 at once); an accepted request ends the episode.
+    from smsdk.http.pipeline import HttpPipeline
+
+    pipeline = HttpPipeline(DispatchSettings(rate=1000, group_send_limit=1, busy_backoff_initial=1.0,
+                                             busy_backoff_max=60.0))
+    pipeline.add("hi", [f"138001380{i:02d}" for i in range(5)], now=0.0)
+    window = [pipeline.pop_ready(0.0) for _ in range(4)]
+    for job in window:
+        pipeline.on_refused(job, 10005, 0.2)
+    assert 0.5 <= pipeline.next_ready_time(0.2) - 0.2 <= 1.5
+    now = pipeline.next_ready_time(0.2)
+    retried = pipeline.pop_ready(now)
+    pipeline.on_refused(retried, 10005, now)          # written after the backoff: doubles
+    assert 1.0 <= pipeline.next_ready_time(now) - now <= 3.0
+    now = pipeline.next_ready_time(now)
+    accepted, refused = pipeline.pop_ready(now), pipeline.pop_ready(now)
+    pipeline.on_accepted(accepted, "7", now)
+    pipeline.on_refused(refused, 10005, now)           # a new episode: the initial backoff again
+    assert 0.5 <= pipeline.next_ready_time(now) - now <= 1.5

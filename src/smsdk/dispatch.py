@@ -83,7 +83,7 @@ class DispatchSettings:
     report_timeout: float = 48 * 3600 + 3600   # 48 h plus a margin (FAQ-2.2.1)
     on_link_loss: OnLinkLoss = OnLinkLoss.RESUBMIT
     rate_limited_pause: float = 1.0     # after 10004: pause the bucket this long
-    busy_backoff_initial: float = 1.0   # after 10005: first backoff; doubles, with jitter
+    busy_backoff_initial: float = 1.0   # after 10005: first backoff; doubles per round, with jitter
     busy_backoff_max: float = 60.0
     max_resubmits: int = 20             # 10004/10005/link-loss retries of one SUBMIT before failing
     max_tracked: int = 1_000_000        # recipients without an outcome yet (backpressure above)
@@ -209,7 +209,7 @@ class SubmitJob:
     resubmits: int = 0
     cancelled: bool = False
     accepted: bool = False
-    sent_at: float | None = None  # when the transport wrote it (for submit→response latency)
+    sent_at: float | None = None  # when it was last written (pop_ready; submit→response latency)
     # Copies of this SUBMIT the platform may have accepted (possible duplicates):
     copies: int = 0         # written under the current Sequence_Id (1 + the session's resends)
     unknown: int = 0        # written earlier, never answered: their fate is unknown
@@ -247,7 +247,10 @@ class Dispatcher:
         self._tracked = 0
         self._next_message_id = 1
         self._udh_reference = 0
+        # 10005 overload episodes: the current backoff, when it began (None: not busy)
+        # and until when nothing is written.  See _on_busy.
         self._busy_backoff = 0.0
+        self._busy_since: float | None = None
         self._busy_until = now
         self.unmatched_reports: deque[Any] = deque(maxlen=10_000)
         # recipients flagged Outcome.possible_duplicate (a SUBMIT maybe accepted twice)
@@ -333,6 +336,7 @@ class Dispatcher:
         job = self._queue.popleft()
         self._bucket.take(job.cost, now)
         job.copies = 1  # the caller writes it now, under a new Sequence_Id
+        job.sent_at = now
         if job.unknown:
             self._flag(job)  # an earlier copy's fate is unknown: it may have been accepted too
         return job
@@ -366,7 +370,8 @@ class Dispatcher:
             # its reports are not counted a second time (the job is flagged above)
             return
         if accepted:
-            self._busy_backoff = 0.0
+            self._busy_backoff = 0.0  # the platform takes SUBMITs again: the episode is over
+            self._busy_since = None
             self._accepted(job, resp.msg_id, now)
         elif outcome is SubmitOutcome.RATE_LIMITED:
             self._bucket.pause(now + self.settings.rate_limited_pause)
@@ -377,14 +382,29 @@ class Dispatcher:
             else:
                 self._retry(job, f"R{code.code}", code.meaning, now)
         elif outcome is SubmitOutcome.BUSY:
-            self._busy_backoff = min(
-                self.settings.busy_backoff_max,
-                (self._busy_backoff * 2) if self._busy_backoff else self.settings.busy_backoff_initial,
-            )
-            self._busy_until = now + self._busy_backoff * (0.5 + self._rng.random())
+            self._on_busy(job, now)
             self._retry(job, f"R{code.code}", code.meaning, now)
         else:
             self._fail_job(job, f"R{code.code}", f"refused by the platform: {code.meaning}")
+
+    def _on_busy(self, job: Any, now: float) -> None:
+        """The platform is overloaded (10005): back off, with jitter, doubling once per round.
+
+        A window of N SUBMITs in flight when the overload begins comes back as N refusals in
+        a row; they are one episode, not N (doubling on each would take the backoff to
+        ``busy_backoff_max`` at once).  So only a refusal of a SUBMIT written after the
+        current backoff began (``_busy_since``) doubles it: one doubling per round of
+        retries.  An accepted SUBMIT ends the episode (``_busy_since`` None, backoff reset).
+        Shared with the HTTP pipeline (its jobs have ``sent_at`` from pop_ready too)."""
+        since = self._busy_since
+        if since is not None and job.sent_at is not None and job.sent_at <= since:
+            return  # written before this backoff began: this episode is counted already
+        self._busy_backoff = min(
+            self.settings.busy_backoff_max,
+            (self._busy_backoff * 2) if self._busy_backoff else self.settings.busy_backoff_initial,
+        )
+        self._busy_since = now
+        self._busy_until = max(self._busy_until, now + self._busy_backoff * (0.5 + self._rng.random()))
 
     def on_submit_resent(self, job: SubmitJob) -> None:
         """The session wrote ``job`` again under the same Sequence_Id (no SUBMIT_RESP within

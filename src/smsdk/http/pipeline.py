@@ -116,6 +116,7 @@ class _Recipient:
     number: str
     send_id: str = ""
     done: bool = False
+    possible_duplicate: bool = False
 
 
 @dataclass(slots=True)
@@ -128,10 +129,12 @@ class HttpJob:
     accepted: bool = False
     finished: bool = False   # accepted or failed for good (no more requests)
     parent: HttpJob | None = field(default=None, repr=False)  # set on the halves of a split
-    # The EMPP pipeline's pop_ready (shared) counts the copies written; an HTTP request has
-    # no resends of its own, so `unknown` stays 0 and lost answers are counted in on_lost.
+    # Copies of this request the platform may have accepted, as in the EMPP pipeline:
+    # `copies` is set by the shared pop_ready when it is sent; a request whose answer was lost
+    # adds to `unknown` (on_lost), and pop_ready flags the job when it goes out again.
     copies: int = 0
     unknown: int = 0
+    sent_at: float | None = None  # when it was last sent (pop_ready): busy episodes count it
 
     @property
     def cost(self) -> int:
@@ -156,6 +159,7 @@ class HttpPipeline:
         def next_deadline(self) -> float | None: ...
         def on_timer(self, now: float) -> None: ...
         def _trim_early(self, now: float) -> None: ...
+        def _back_off(self, job: HttpJob, now: float) -> None: ...
     else:
         tracked = Dispatcher.tracked          # recipients with no final word yet
         queued = Dispatcher.queued
@@ -163,6 +167,7 @@ class HttpPipeline:
         next_deadline = Dispatcher.next_deadline  # when on_timer must run for report expiry
         on_timer = Dispatcher.on_timer        # expire recipients with no report within report_timeout
         _trim_early = Dispatcher._trim_early
+        _back_off = Dispatcher._on_busy       # 10005 / no answer: back off, doubling once per round
 
     def __init__(self, settings: DispatchSettings | None = None, *, now: float = 0.0,
                  rng: random.Random | None = None, charset: str = "auto") -> None:
@@ -179,7 +184,9 @@ class HttpPipeline:
         self._tracked = 0
         self._next_message_id = 1
         self._busy_backoff = 0.0
+        self._busy_since: float | None = None   # when the current backoff began (None: not busy)
         self._busy_until = now
+        # recipients flagged Outcome.possible_duplicate (a request maybe accepted twice)
         self.possible_duplicates = 0
         self.unmatched_reports: deque[wire.ReportEvent] = deque(maxlen=10_000)
 
@@ -225,8 +232,10 @@ class HttpPipeline:
 
     def on_accepted(self, job: HttpJob, send_id: str, now: float) -> None:
         """``/httpserver`` answered 100 with ``send_id``."""
+        self._busy_backoff = 0.0  # the platform takes requests again: the episode is over
+        self._busy_since = None
         if job.accepted:
-            self.possible_duplicates += 1
+            self._flag(job)  # accepted twice
             return
         job.accepted = True
         submission = job.submission
@@ -256,14 +265,14 @@ class HttpPipeline:
             else:
                 self._retry(job, code)
         elif outcome is SubmitOutcome.BUSY:
-            self._back_off(now)
+            self._back_off(job, now)
             self._retry(job, code)
         else:
             self._fail(job, f"R{code}", C.refusal(code, C.SEND_PATH))
 
     def on_not_sent(self, job: HttpJob, reason: str, now: float) -> None:
         """The request never reached the platform (connection refused ...): safe to retry."""
-        self._back_off(now)
+        self._back_off(job, now)
         self._retry(job, None, reason)
 
     def on_lost(self, job: HttpJob, reason: str, now: float) -> None:
@@ -271,9 +280,11 @@ class HttpPipeline:
         platform may have accepted it.  ``on_link_loss`` decides (like EMPP)."""
         if job.finished:
             return
+        job.unknown += max(job.copies, 1)  # it may have been accepted: a resend is a possible duplicate
+        job.copies = 0
         if self.settings.on_link_loss is OnLinkLoss.RESUBMIT:
-            self._back_off(now)
-            self._retry(job, None, reason, maybe_accepted=True)
+            self._back_off(job, now)
+            self._retry(job, None, reason)
         else:
             self._fail(job, "LINKLOSS", C.HttpError(f"no answer ({reason}); it may or may not have been accepted"))
 
@@ -281,11 +292,6 @@ class HttpPipeline:
         """The request failed for good for a reason outside the §3b codes (an HTTP 4xx ...)."""
         if not job.finished:
             self._fail(job, status, error)
-
-    def _back_off(self, now: float) -> None:
-        self._busy_backoff = min(self.settings.busy_backoff_max,
-                                 (self._busy_backoff * 2) if self._busy_backoff else self.settings.busy_backoff_initial)
-        self._busy_until = max(self._busy_until, now + self._busy_backoff * (0.5 + self._rng.random()))
 
     def _gave_up(self, job: HttpJob, code: int | None, reason: str) -> bool:
         if job.resubmits < self.settings.max_resubmits:
@@ -295,10 +301,8 @@ class HttpPipeline:
                    f"gave up after {job.resubmits} retries: ")
         return True
 
-    def _retry(self, job: HttpJob, code: int | None, reason: str = "", *, maybe_accepted: bool = False) -> None:
+    def _retry(self, job: HttpJob, code: int | None, reason: str = "") -> None:
         if not self._gave_up(job, code, reason or C.http_code(code or 0)[0].meaning):
-            if maybe_accepted:
-                self.possible_duplicates += 1
             job.resubmits += 1
             self._queue.appendleft(job)
 
@@ -309,7 +313,19 @@ class HttpPipeline:
         job.finished = True  # replaced by its halves (one more answer to wait for)
         job.submission._unanswered += 1
         for recipients in (job.recipients[half:], job.recipients[:half]):
-            self._queue.appendleft(HttpJob(job.submission, recipients, job.resubmits + 1))
+            self._queue.appendleft(HttpJob(job.submission, recipients, job.resubmits + 1, unknown=job.unknown))
+
+    def _flag(self, job: HttpJob) -> None:
+        """Flag ``job``'s recipients as possible duplicates (each counted once; called by the
+        shared pop_ready when a request whose answer was lost goes out again)."""
+        for recipient in job.recipients:
+            if recipient.possible_duplicate:
+                continue
+            recipient.possible_duplicate = True
+            self.possible_duplicates += 1
+            recipient.submission.possible_duplicates += 1
+            if recipient.done:
+                recipient.submission._reflag(recipient.number)
 
     def _fail(self, job: HttpJob, status: str, error: Exception, prefix: str = "") -> None:
         detail = prefix + (error.args[0] if error.args else str(error))
@@ -358,4 +374,5 @@ class HttpPipeline:
         self._tracked -= 1
         self._by_key.pop((recipient.send_id, recipient.number), None)
         shown = (recipient.send_id,) if recipient.send_id else ()
-        recipient.submission._resolve(Outcome(recipient.number, state, status, detail, shown))
+        recipient.submission._resolve(Outcome(recipient.number, state, status, detail, shown,
+                                              recipient.possible_duplicate))
