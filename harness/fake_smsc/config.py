@@ -61,15 +61,17 @@ DEFAULT_CHECK_ORDER: tuple[str, ...] = (
     "length",       # 6: a SUBMIT without UDH over single_max chars (FAQ-2.5.5)
     "src_id",       # 10: Src_Id not the account's number or a registered extension (FAQ-2.5.8)
     "dest",         # 13: an invalid or PHS number refuses the whole packet (FAQ-2.1.9)
+    "role",         # 10007 a role that cannot send; 10000 staff to a non-public-book number
     "group",        # 15: more numbers than group_send_limit (FAQ-2.2.5)
     "rate",         # 10004: token bucket per account (FAQ-2.2.3)
     "overload",     # 10005: fault injection (FAQ-2.2.8)
     "service_id",   # 7: only with strict_service_id (FAQ-2.5.7)
-    "quota",        # 17: QUOTA_EXHAUSTED (decided)
+    "quota",        # 10003: EMPP_TESTEPR_MAXCOUNT, quota used up (PROTOCOL.md §1.8)
     "duplicate",    # 14: same text to the same number within the window (off by default)
 )
 
-#: Account roles (CLIENT-accounts).  ``data_entry`` and ``contact_only`` cannot log in.
+#: Account roles (CLIENT-accounts).  ``contact_only`` cannot log in; ``data_entry`` logs in
+#: but can neither send nor receive (see platform_accounts.py).
 ROLES = ("admin", "service", "staff", "data_entry", "contact_only")
 
 _STAT = re.compile(r"[A-Z]{7}|[A-Z]{2}:\d{4}")
@@ -539,6 +541,10 @@ def parse_config(data: dict[str, Any]) -> PlatformConfig:
     order_raw = p.raw("check_order", list(DEFAULT_CHECK_ORDER))
     if not isinstance(order_raw, list) or not all(isinstance(x, str) for x in order_raw):
         raise ConfigError(p.key("check_order"), "must be an array of check names")
+    if "role" not in order_raw and "dest" in order_raw:
+        # an order written before the role check existed: it runs right after "dest"
+        order_raw = list(order_raw)
+        order_raw.insert(order_raw.index("dest") + 1, "role")
     if sorted(order_raw) != sorted(DEFAULT_CHECK_ORDER):
         missing = sorted(set(DEFAULT_CHECK_ORDER) - set(order_raw))
         unknown = sorted(set(order_raw) - set(DEFAULT_CHECK_ORDER))
@@ -756,6 +762,7 @@ def _enterprise(t: _Table, pkw: dict[str, Any], packages: dict[str, PackageConfi
             "never share a number (FAQ-2.1.7)",
         )
 
+    kind = t.str("kind", "normal", ("normal", "channel", "partner"))
     accs_raw = t.raw("accounts", [])
     if not isinstance(accs_raw, list):
         raise ConfigError(t.key("accounts"), "must be an array of tables ([[enterprise.accounts]])")
@@ -775,6 +782,7 @@ def _enterprise(t: _Table, pkw: dict[str, Any], packages: dict[str, PackageConfi
                 f"extension {acc.extension!r} is registered by hand in extensions: a "
                 "sub-account cannot take a hand-registered code (FAQ-5.1.4)",
             )
+        _account_fits(at, acc, kind)
         seen[acc.extension] = j
         accounts.append(acc)
     if "" not in seen:
@@ -808,7 +816,7 @@ def _enterprise(t: _Table, pkw: dict[str, Any], packages: dict[str, PackageConfi
         service_code=service_code,
         signature=signature,
         package=package,
-        kind=t.str("kind", "normal", ("normal", "channel", "partner")),
+        kind=kind,
         list_policy=t.str("list_policy", "blacklist", ("blacklist", "whitelist")),
         unicom=t.bool("unicom", False),
         telecom=t.bool("telecom", False),
@@ -850,6 +858,22 @@ def _account(t: _Table, service_code: str, src_max: int) -> AccountConfig:
     )
     t.done()
     return cfg
+
+
+def _account_fits(t: _Table, acc: AccountConfig, kind: str) -> None:
+    """The role and the personal-book cap of an account fit its enterprise (the same
+    refusals as ``Platform.add_account``)."""
+    if acc.extension == "" and acc.role != "admin":
+        raise ConfigError(t.key("role"), f"the main account's role is admin, got {acc.role!r}")
+    if acc.contacts and kind != "normal":
+        raise ConfigError(t.key("contacts"), f"a {kind} enterprise has no address books "
+                          "(FAQ-5.2.1): contacts must be 0")
+    if acc.contacts and acc.role in ("staff", "contact_only"):
+        raise ConfigError(t.key("contacts"), f"role {acc.role!r} has no personal address book "
+                          "(CLIENT-accounts): contacts must be 0")
+    if acc.role == "staff" and kind != "normal":
+        raise ConfigError(t.key("role"), f"'staff' may send only to public-book contacts and a "
+                          f"{kind} enterprise has no address books (FAQ-5.2.1)")
 
 
 def _check_unique(enterprises: tuple[EnterpriseConfig, ...]) -> None:

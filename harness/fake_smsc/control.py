@@ -12,6 +12,17 @@ seconds (``"china"`` fields give China time).  ``GET /`` lists the endpoints.
 ==========================================  ====================================================
 ``GET /status``                             clock, ports, sessions, counters
 ``GET /accounts``                           logins (no passwords), roles, signatures, quotas
+``POST /accounts {enterprise, extension, password, role?, name?, quota?, rate?, contacts?,
+receive_private_mo?, receive_public_mo?}``    create a sub-account and its extension
+``POST /accounts/remove {account}``         delete a sub-account and its extension
+``POST /accounts/settings {account, role?, contacts?, receive_private_mo?,
+receive_public_mo?, name?}``                  change an account's settings
+``GET /extensions?enterprise=``             extension codes and their owners (null: by hand)
+``POST /extensions {enterprise, code}``; ``POST /extensions/remove {enterprise, code}``
+``GET /books?enterprise=[&account=]``       the public book (and an account's personal one)
+``POST /books {account, number, name, public?}``; ``POST /books/remove {account, number,
+public?}``                                    edit a book as that account (its role decides)
+``GET /inbox/<account>``                    the MOs the account sees (its MO switches)
 ``GET /sessions[?account=]``                EMPP connections and their counters
 ``POST /sessions/terminate {account?}``     send TERMINATE (all sessions without ``account``)
 ``POST /sessions/drop {account?}``          cut the TCP connection(s) without TERMINATE
@@ -176,6 +187,16 @@ class ControlApi:
             ("GET", r"/", self.index),
             ("GET", r"/status", self.status),
             ("GET", r"/accounts", self.accounts),
+            ("POST", r"/accounts", self.account_add),
+            ("POST", r"/accounts/remove", self.account_remove),
+            ("POST", r"/accounts/settings", self.account_settings),
+            ("GET", r"/extensions", self.extensions_get),
+            ("POST", r"/extensions", self.extension_add),
+            ("POST", r"/extensions/remove", self.extension_remove),
+            ("GET", r"/books", self.books_get),
+            ("POST", r"/books", self.book_add),
+            ("POST", r"/books/remove", self.book_remove),
+            ("GET", r"/inbox/(?P<account>[^/]+)", self.inbox),
             ("GET", r"/sessions", self.sessions),
             ("POST", r"/sessions/terminate", self.sessions_terminate),
             ("POST", r"/sessions/drop", self.sessions_drop),
@@ -292,20 +313,124 @@ class ControlApi:
         }
 
     def accounts(self, query: dict[str, str]) -> dict[str, Any]:
-        from .model import _LOGIN_ROLES
+        return {"accounts": [self._account_json(acc) for acc in self.platform.accounts()]}
 
-        out = []
-        for acc in self.platform.accounts():
-            ent = acc.enterprise
-            out.append({
-                "id": acc.id, "role": acc.role, "name": acc.name,
-                "enterprise": ent.id, "enterprise_name": ent.name, "signature": ent.signature,
-                "main": acc.is_main, "can_login": acc.role in _LOGIN_ROLES, "bound": acc.bound,
-                "ability": acc.ability, "quota": acc.quota, "quota_used": acc.quota_used,
-                "rate": acc.bucket.rate, "group_send_limit": ent.group_send_limit,
-                "unicom": ent.unicom, "telecom": ent.telecom, "list_policy": ent.list_policy,
-            })
-        return {"accounts": out}
+    def _account_json(self, acc: Any) -> dict[str, Any]:
+        from .platform_accounts import LOGIN_ROLES, RECEIVE_ROLES, SEND_ROLES
+
+        ent = acc.enterprise
+        return {
+            "id": acc.id, "extension": acc.extension, "role": acc.role, "name": acc.name,
+            "enterprise": ent.id, "enterprise_name": ent.name, "signature": ent.signature,
+            "main": acc.is_main, "can_login": acc.role in LOGIN_ROLES,
+            "can_send": acc.role in SEND_ROLES, "can_receive": acc.role in RECEIVE_ROLES,
+            "bound": acc.bound, "ability": acc.ability, "quota": acc.quota,
+            "quota_used": acc.quota_used, "rate": acc.bucket.rate,
+            "group_send_limit": ent.group_send_limit, "unicom": ent.unicom,
+            "telecom": ent.telecom, "list_policy": ent.list_policy, "contacts": acc.contacts,
+            "receive_private_mo": acc.receive_private_mo,
+            "receive_public_mo": acc.receive_public_mo,
+        }
+
+    def account_add(self, body: dict[str, Any]) -> dict[str, Any]:
+        _only(body, {"enterprise", "extension", "password", "role", "name", "quota", "rate",
+                     "contacts", "receive_private_mo", "receive_public_mo"})
+        kw: dict[str, Any] = {}
+        for key in ("role", "name"):
+            if key in body:
+                kw[key] = _req_str(body, key) if key == "role" else _str(body, key)
+        if "quota" in body:
+            kw["quota"] = _opt_int(body, "quota")
+        if body.get("rate") is not None:
+            rate = body["rate"]
+            if isinstance(rate, bool) or not isinstance(rate, (int, float)):
+                raise ApiError(400, "rate: must be a number of SMS per second (or null)")
+            kw["rate"] = float(rate)
+        if "contacts" in body:
+            kw["contacts"] = _opt_int(body, "contacts") or 0
+        for key in ("receive_private_mo", "receive_public_mo"):
+            if key in body:
+                kw[key] = _bool(body, key)
+        acc = self.platform.add_account(_req_str(body, "enterprise"), _req_str(body, "extension"),
+                                        _req_str(body, "password"), **kw)
+        return {"account": self._account_json(acc)}
+
+    def account_remove(self, body: dict[str, Any]) -> dict[str, Any]:
+        _only(body, {"account"})
+        account = _req_str(body, "account")
+        self.platform.remove_account(account)
+        return {"removed": account}
+
+    def account_settings(self, body: dict[str, Any]) -> dict[str, Any]:
+        _only(body, {"account", "role", "contacts", "receive_private_mo", "receive_public_mo",
+                     "name"})
+        kw: dict[str, Any] = {}
+        if "role" in body:
+            kw["role"] = _req_str(body, "role")
+        if "contacts" in body:
+            contacts = _opt_int(body, "contacts")
+            if contacts is None:
+                raise ApiError(400, "contacts: must be a whole number >= 0")
+            kw["contacts"] = contacts
+        for key in ("receive_private_mo", "receive_public_mo"):
+            if key in body:
+                kw[key] = _bool(body, key)
+        if "name" in body:
+            kw["name"] = _str(body, "name")
+        acc = self.platform.set_account(_req_str(body, "account"), **kw)
+        return {"account": self._account_json(acc)}
+
+    def extensions_get(self, query: dict[str, str]) -> dict[str, Any]:
+        ents = ([self.platform.enterprise(query["enterprise"])] if query.get("enterprise")
+                else self.platform.enterprises())
+        return {"extensions": {e.id: {"max": e.max_extensions,
+                                      "codes": self.platform.extensions(e.id)} for e in ents}}
+
+    def extension_add(self, body: dict[str, Any]) -> dict[str, Any]:
+        _only(body, {"enterprise", "code"})
+        ent, code = _req_str(body, "enterprise"), _req_str(body, "code")
+        self.platform.register_extension(ent, code)
+        return {"enterprise": ent, "registered": code}
+
+    def extension_remove(self, body: dict[str, Any]) -> dict[str, Any]:
+        _only(body, {"enterprise", "code"})
+        ent, code = _req_str(body, "enterprise"), _req_str(body, "code")
+        self.platform.unregister_extension(ent, code)
+        return {"enterprise": ent, "removed": code}
+
+    def books_get(self, query: dict[str, str]) -> dict[str, Any]:
+        ent_id = query.get("enterprise") or ""
+        if not ent_id:
+            raise ApiError(400, "enterprise: a query parameter is required (?enterprise=ID)")
+        ent = self.platform.enterprise(ent_id)
+        out: dict[str, Any] = {"enterprise": ent.id, "public": self.platform.public_book(ent.id),
+                               "public_cap": self.platform.public_contacts(ent.id)}
+        account = query.get("account")
+        if account:
+            acc = self.platform.account(account)
+            if acc.enterprise is not ent:
+                raise ApiError(400, f"account {acc.id} is not in enterprise {ent.id}")
+            out["account"] = acc.id
+            out["personal"] = self.platform.personal_book(acc.id)
+            out["personal_cap"] = acc.contacts
+        return out
+
+    def book_add(self, body: dict[str, Any]) -> dict[str, Any]:
+        _only(body, {"account", "number", "name", "public"})
+        public = _bool(body, "public") if "public" in body else False
+        num = self.platform.book_add(_req_str(body, "account"), _req_str(body, "number"),
+                                     _str(body, "name"), public=public)
+        return {"added": num, "public": public}
+
+    def book_remove(self, body: dict[str, Any]) -> dict[str, Any]:
+        _only(body, {"account", "number", "public"})
+        public = _bool(body, "public") if "public" in body else False
+        removed = self.platform.book_remove(_req_str(body, "account"), _req_str(body, "number"),
+                                            public=public)
+        return {"removed": removed, "public": public}
+
+    def inbox(self, account: str, query: dict[str, str]) -> dict[str, Any]:
+        return {"account": account, "mos": [mo_json(i) for i in self.platform.inbox(account)]}
 
     def _server(self) -> Any:
         if self.server is None:
@@ -609,6 +734,28 @@ def _opt_str(body: dict[str, Any], key: str) -> str | None:
         return None
     if not isinstance(v, str):
         raise ApiError(400, f"{key}: must be a string")
+    return v
+
+
+def _only(body: dict[str, Any], keys: set[str]) -> None:
+    """A management body names only the keys its endpoint knows (a typo is an error)."""
+    unknown = sorted(set(body) - keys)
+    if unknown:
+        raise ApiError(400, f"unknown key {unknown[0]!r}; this endpoint takes "
+                            f"{', '.join(sorted(keys))}")
+
+
+def _str(body: dict[str, Any], key: str) -> str:
+    v = body.get(key, "")
+    if not isinstance(v, str):
+        raise ApiError(400, f"{key}: must be a string")
+    return v
+
+
+def _bool(body: dict[str, Any], key: str) -> bool:
+    v = body.get(key)
+    if not isinstance(v, bool):
+        raise ApiError(400, f"{key}: must be true or false")
     return v
 
 

@@ -105,8 +105,10 @@ BUSY = _sdk.BUSY
 CODES: dict[int, Code] = {code: meaning for code, (meaning, _) in _sdk.HTTP_CODES.items()}
 
 # platform only: model SUBMIT result (EMPP numbering) → HTTP code; a result not listed keeps
-# its number
-_FROM_MODEL = {0: OK, 6: BAD_TEXT, 10: NOT_REGISTERED, 17: QUOTA, 7: BAD_PARAMETER}
+# its number.  Decided for the role check (CLIENT-accounts): a role that cannot send (10007)
+# answers 102, a staff account's number outside the public book (10000) answers 13.
+_FROM_MODEL = {0: OK, 6: BAD_TEXT, 10: NOT_REGISTERED, 10003: QUOTA, 7: BAD_PARAMETER,
+               10007: AUTH_FAILED, 10000: BAD_NUMBER}
 
 
 def http_code_of(result: int) -> int:

@@ -11,8 +11,9 @@ This module has the enterprises and accounts, logins and the offline queue (what
 session gets), and the listeners; ``Platform`` inherits its other parts, one module each:
 ``platform_scheduler`` (the clock and the timers), ``platform_lists`` (EB/EW/PB/SB),
 ``platform_checks`` (SUBMIT checks and acceptance), ``platform_delivery`` (network
-outcomes, handsets, reports), ``platform_mo`` (MO routing) and ``platform_retention``
-(the records kept, their inspection and housekeeping).
+outcomes, handsets, reports), ``platform_mo`` (MO routing), ``platform_retention``
+(the records kept, their inspection and housekeeping) and ``platform_accounts``
+(sub-accounts, extensions, roles, quotas, address books).
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ from smsdk.ratelimit import TokenBucket
 
 from .allocator import MsgIdAllocator
 from .clock import Clock
-from .config import ROLES, AccountConfig, EnterpriseConfig, PlatformConfig, default_config
+from .config import AccountConfig, EnterpriseConfig, PlatformConfig, default_config
 from .items import (
     BindResult,
     ManagementError,
@@ -39,6 +40,7 @@ from .items import (
     Sink,
     UnknownAccount,
 )
+from .platform_accounts import LOGIN_ROLES, AccountsPart
 from .platform_checks import OK, SubmitChecks
 from .platform_delivery import Delivery
 from .platform_lists import Lists
@@ -50,7 +52,7 @@ __all__ = ["Account", "Enterprise", "Platform"]
 
 _log = logging.getLogger("smsdk_harness.fake_smsc")
 
-_LOGIN_ROLES = ("admin", "service", "staff")
+_LOGIN_ROLES = LOGIN_ROLES  # every role but contact_only (CLIENT-accounts)
 _ADDRESS_BOOK_KINDS = ("normal",)
 
 # Login status codes (the values of smsdk.codes.EMPP_CONNECT_STATUS; OK is 0).
@@ -85,6 +87,8 @@ class Enterprise:
         self.extensions: dict[str, str | None] = {}
         self.accounts: dict[str, Account] = {}
         self.main: Account | None = None
+        #: the public address book (normal enterprises only, FAQ-5.2.2): number -> name
+        self.public_book: dict[str, str] = {}
 
     @property
     def has_address_books(self) -> bool:
@@ -113,6 +117,8 @@ class Account:
         self.contacts = cfg.contacts
         self.receive_private_mo = cfg.receive_private_mo
         self.receive_public_mo = cfg.receive_public_mo
+        #: the personal address book (FAQ-5.2.2): number -> name, at most ``contacts``
+        self.book: dict[str, str] = {}
         self.push_url = cfg.push_url
         #: EMPP CONNECT_RESP Ability (PROTOCOL.md §1.6): 0 COMMON, 1 SUBMIT2, 2 MAIN_COMMON,
         #: 3 MAIN_SUBMIT2; the EMPP front end refuses SUBMIT for 1 and 3.
@@ -146,7 +152,7 @@ class Account:
         return f"Account({self.id!r}, role={self.role!r}, bound={self.bound})"
 
 
-class Platform(Scheduler, Lists, SubmitChecks, Delivery, MoRouting, Retention):
+class Platform(Scheduler, Lists, SubmitChecks, Delivery, MoRouting, Retention, AccountsPart):
     """The fake 企信通 platform.  ``Platform(config, clock)``: ``config`` None is the
     embedded demo; ``clock`` is a :class:`~.clock.Clock` (the front ends pass
     ``ReactorClock(reactor)``, tests ``ReactorClock(task.Clock())``).  ``wall_time`` (default
@@ -222,107 +228,6 @@ class Platform(Scheduler, Lists, SubmitChecks, Delivery, MoRouting, Retention):
 
     def accounts(self) -> list[Account]:
         return list(self._accounts.values())
-
-    def add_account(self, enterprise_id: str, extension: str, password: str, *,
-                    role: str = "service", name: str = "", quota: int | None = None,
-                    rate: float | None = None, contacts: int = 0,
-                    receive_private_mo: bool = True, receive_public_mo: bool = False,
-                    push_url: str = "") -> Account:
-        """Create a sub-account and its extension (FAQ-5.1.1, 5.1.3, 5.1.4)."""
-        ent = self.enterprise(enterprise_id)
-        if not extension or not (extension.isascii() and extension.isdigit()):
-            raise ManagementError(f"extension must be digits, got {extension!r}")
-        number = ent.service_code + extension
-        if len(number) > self.config.src_id_max:
-            raise ManagementError(
-                f"{number} is {len(number)} digits: service code + extension must be at most "
-                f"{self.config.src_id_max}")
-        if role not in ROLES:
-            raise ManagementError(f"role must be one of {', '.join(ROLES)}, got {role!r}")
-        if number in self._accounts:
-            raise ManagementError(f"account number {number} is taken")
-        if number in ent.extensions:
-            raise ManagementError(
-                f"extension code {number} is registered by hand: delete it before creating a "
-                "sub-account with that code (FAQ-5.1.4)")
-        pkg = self.config.packages[ent.package]
-        subs = sum(1 for a in ent.accounts.values() if not a.is_main)
-        if subs >= pkg.sub_accounts:
-            raise ManagementError(
-                f"enterprise {ent.id} has {subs} sub-accounts, the most package "
-                f"{ent.package!r} allows (FAQ-5.1.1)")
-        if len(ent.extensions) >= ent.max_extensions:
-            raise ManagementError(
-                f"enterprise {ent.id} has {len(ent.extensions)} extension codes, the most "
-                f"allowed (max_extensions = {ent.max_extensions}, service code included; FAQ-5.1.3)")
-        if sum(a.contacts for a in ent.accounts.values()) + contacts > pkg.contacts:
-            raise ManagementError(
-                f"personal address-book caps would exceed package {ent.package!r}'s "
-                f"{pkg.contacts} contacts (FAQ-5.2.5)")
-        cfg = AccountConfig(extension, password, role, name, quota, rate, contacts,
-                            receive_private_mo, receive_public_mo, push_url)
-        acc = Account(ent, cfg, self.now())
-        ent.accounts[acc.id] = acc
-        self._accounts[acc.id] = acc
-        ent.extensions[acc.id] = acc.id
-        return acc
-
-    def remove_account(self, account_id: str) -> None:
-        """Delete a sub-account and its extension (its session is kicked)."""
-        acc = self.account(account_id)
-        if acc.is_main:
-            raise ManagementError("the main account cannot be deleted")
-        if acc.sink is not None:
-            sink, acc.sink = acc.sink, None
-            self._tell_kicked(sink)
-        del acc.enterprise.accounts[acc.id]
-        del self._accounts[acc.id]
-        acc.enterprise.extensions.pop(acc.id, None)
-
-    def register_extension(self, enterprise_id: str, code: str) -> None:
-        """Register an extension code by hand: the full number (service code + digits)."""
-        ent = self.enterprise(enterprise_id)
-        if not (code.isascii() and code.isdigit()):
-            raise ManagementError(f"extension code must be digits, got {code!r}")
-        if not code.startswith(ent.service_code) or code == ent.service_code:
-            raise ManagementError(
-                f"extension code {code} must be the service code {ent.service_code} followed "
-                "by more digits (FAQ-2.5.8)")
-        if len(code) > self.config.src_id_max:
-            raise ManagementError(f"extension code {code} is over {self.config.src_id_max} digits")
-        if code in ent.extensions:
-            raise ManagementError(f"extension code {code} is already registered")
-        if len(ent.extensions) >= ent.max_extensions:
-            raise ManagementError(
-                f"enterprise {ent.id} has {len(ent.extensions)} extension codes, the most "
-                f"allowed (max_extensions = {ent.max_extensions}, service code included; FAQ-5.1.3)")
-        ent.extensions[code] = None
-
-    def unregister_extension(self, enterprise_id: str, code: str) -> None:
-        ent = self.enterprise(enterprise_id)
-        if code not in ent.extensions:
-            raise ManagementError(f"extension code {code} is not registered")
-        owner = ent.extensions[code]
-        if owner is not None:
-            raise ManagementError(
-                f"extension code {code} belongs to account {owner}: it is created and deleted "
-                "with the account, never by hand (FAQ-5.1.4)")
-        del ent.extensions[code]
-
-    def public_contacts(self, enterprise_id: str) -> int:
-        """Public address-book cap = package contacts − sum of personal caps (FAQ-5.2.6)."""
-        ent = self.enterprise(enterprise_id)
-        return self.config.packages[ent.package].contacts - sum(
-            a.contacts for a in ent.accounts.values())
-
-    def set_quota(self, *, account_id: str | None = None, enterprise_id: str | None = None,
-                  quota: int | None, reset_used: bool = False) -> None:
-        """Set a quota in SMS (None: unlimited); ``reset_used`` starts counting afresh."""
-        target: Account | Enterprise = (self.account(account_id) if account_id is not None
-                                        else self.enterprise(enterprise_id or ""))
-        target.quota = quota
-        if reset_used:
-            target.quota_used = 0
 
     # ------------------------------------------------------------------ login
 

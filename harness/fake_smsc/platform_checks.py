@@ -1,5 +1,5 @@
 """The platform's SUBMIT checks: ``submit()`` runs the checks of ``check_order`` (length,
-src_id, dest, group, rate, overload, service_id, quota, duplicate; each a
+src_id, dest, role, group, rate, overload, service_id, quota, duplicate; each a
 ``_check_<name>`` returning a :class:`CheckResult`), then accepts: Msg_Ids, quota, the
 duplicate memory, At_Time holds (``scheduled``, ``cancel_scheduled``).  The 10005
 injection (``set_overload``) is here too.
@@ -38,8 +38,10 @@ R_SRC_ID = 10
 R_DEST = 13
 R_DUPLICATE = 14
 R_GROUP = 15
-R_QUOTA = 17
+R_QUOTA = 10003  # EMPP_TESTEPR_MAXCOUNT, the only quota constant of the jar (PROTOCOL.md §1.8)
+R_NOT_ON_LIST = 10000  # EMPP_WHITECODE_STATUS: a staff account's number not in the public book
 R_RATE = 10004
+R_NO_SEND = 10007  # FORBID_MULTI_SEND: the account has no send permission (its role)
 R_BUSY = 10005
 
 _SUBMIT = _codec.Submit
@@ -139,6 +141,8 @@ _RATE_OK = _passing("rate", R_RATE, "took {} tokens")
 _SERVICE_ID_IGNORED = _passing("service_id", R_SERVICE_ID, "Service_Id {!r} ignored (strict_service_id off)")
 _SERVICE_ID_OK = _passing("service_id", R_SERVICE_ID, "Service_Id {}")
 _QUOTA_OK = _passing("quota", R_QUOTA, "{} SMS")
+_ROLE_OK = _passing("role", R_NO_SEND, "role {}")
+_SEND_ROLES = ("admin", "service")  # and "staff", to public-book contacts only
 
 
 def _field(pdu: Any, name: str, default: Any) -> Any:
@@ -319,6 +323,25 @@ class SubmitChecks(PlatformPart):
             numbers.append(checked.number)
         ctx.numbers = numbers
         return _DEST_OK[len(numbers)]
+
+    def _check_role(self, ctx: _Ctx) -> CheckResult:
+        acc = ctx.account
+        role = acc.role
+        if role in _SEND_ROLES:
+            return _ROLE_OK[role]
+        if role == "staff":
+            book = acc.enterprise.public_book
+            for d in ctx.numbers or ctx.rec.dest:
+                num = d if _numbers.is_normal(d) else (_numbers.check(d).number or d)
+                if num not in book:
+                    return _check_result(
+                        "role", R_NOT_ON_LIST, False,
+                        f"account {acc.id} has role 'staff': it may send only to contacts of the "
+                        f"public address book, and {d} is not one (CLIENT-accounts)")
+            return _ROLE_OK[role]
+        return _check_result("role", R_NO_SEND, False,
+                             f"account {acc.id} has role {role!r}, which cannot send "
+                             "(CLIENT-accounts)")
 
     # The checks count the valid numbers, or the Dest_terminal_Ids when ``check_order`` puts
     # them before "dest": ``len(ctx.numbers or ctx.rec.dest)``.

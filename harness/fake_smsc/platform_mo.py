@@ -1,6 +1,6 @@
 """The platform's MO routing: a handset's MO (``inject_mo``) is checked, encoded into its
-parts, routed by longest match to an account (a sub-account that takes no private MO gives
-it to its main account) and delivered or kept offline; ``inbox`` is what an account sees.
+parts, routed by longest match to an account (a sub-account that takes no private MO, or whose
+role cannot receive, gives it to its main account) and delivered or kept offline; ``inbox`` is what an account sees.
 
 A part of :class:`~.model.Platform` (see docs/fake-smsc.md, "Architecture").
 """
@@ -14,6 +14,7 @@ from smsdk.text import classify, count, plan
 
 from . import splitting
 from .items import MoItem, MoOutcome, MoRecord, MoRefused
+from .platform_accounts import RECEIVE_ROLES
 from .platform_part import PlatformPart
 
 if TYPE_CHECKING:
@@ -53,8 +54,11 @@ class MoRouting(PlatformPart):
         target = self._longest_match(dest)
         if target is None:
             raise MoRefused(f"no account's number is a prefix of {dest!r}")
-        if not target.is_main and not target.receive_private_mo:
-            target = target.main  # the sub-account takes no private MO: it is public
+        if not target.is_main and not (target.receive_private_mo
+                                       and target.role in RECEIVE_ROLES):
+            # the sub-account takes no private MO (its switch, or a role that cannot
+            # receive: data_entry, contact_only): the MO is public, for the main account
+            target = target.main
         parts = self._mo_parts(sender, text, msg_fmt, tp_udhi, udh16, reference)
         now = self.now()
         items, records = [], []
@@ -115,6 +119,8 @@ class MoRouting(PlatformPart):
         """MOs an account sees in its inbox (WEB; CLIENT-inbox): those addressed to it when
         it receives private MO, and those to the main account when it receives public MO."""
         acc = self.account(account_id)
+        if acc.role not in RECEIVE_ROLES:
+            return []  # data_entry, contact_only: they receive nothing (CLIENT-accounts)
         main_id = acc.main.id
         out = []
         for mr in self._mos:

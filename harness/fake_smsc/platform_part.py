@@ -1,7 +1,8 @@
 """The base of :class:`~.model.Platform`'s parts: what each part uses of the others.
 
 Platform inherits its parts (``platform_scheduler``, ``platform_lists``,
-``platform_checks``, ``platform_delivery``, ``platform_mo``, ``platform_retention``); each
+``platform_checks``, ``platform_delivery``, ``platform_mo``, ``platform_retention``,
+``platform_accounts``); each
 reaches the others' state and methods through ``self``.  This base declares that shared
 surface for type checkers only: at run time it is an empty class, and the real attributes
 and methods are those of the parts and of ``model.Platform``.
@@ -47,6 +48,7 @@ class PlatformPart:
         def _route(self, acc: Account, item: ReportItem | MoItem,
                    rec: ReportRecord | MoRecord) -> tuple[str, str | None]: ...
         def _purge_offline(self, acc: Account, now: float) -> int: ...
+        def _tell_kicked(self, sink: Sink) -> None: ...
 
         # Scheduler
         clock: Clock

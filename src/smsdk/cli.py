@@ -17,6 +17,8 @@ Commands:
   no login within --login-timeout).
 * ``smsdk send --via http --enterprise-id E --account EXT …`` — the same over the HTTP interface
   (reports by ``/queryrptbyid.sms``); ``smsdk push-receiver --port N`` prints PUSH events.
+* ``smsdk inbox receive|list|read|reply|delete|export --workspace W`` — the workspace's
+  received messages (smsdk.cli_inbox); ``smsdk password change`` — EMPP CHANGEPASS.
 * ``smsdk conformance [--target HOST:PORT --account A --password W] [--json FILE]
   [--profile ci|thorough]`` — the conformance suite (harness/conformance, docs/conformance.md):
   one line per RULES.md rule id, pass / fail / n/a / gap with the shortest counterexample.
@@ -357,6 +359,12 @@ def push_receiver(port: int, host: str, path: str, as_json: bool) -> None:
     except CannotListenError as exc:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.socketError}") from None
     reactor.run()
+
+
+from smsdk.cli_inbox import inbox as _inbox_group, password as _password_group  # noqa: E402
+
+main.add_command(_inbox_group)
+main.add_command(_password_group)
 
 
 if __name__ == "__main__":  # pragma: no cover

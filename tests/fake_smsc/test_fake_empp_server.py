@@ -64,7 +64,7 @@ def test_bad_credentials_get_status_3_and_the_link_is_closed(clock, account, pas
 
 
 def test_a_role_that_cannot_log_in_gets_status_3(clock):
-    platform, server = build(clock, accounts='role = "data_entry"')
+    platform, server = build(clock, accounts='role = "contact_only"')
     resp = Raw(server).login(SUB, SUB_PW)
     assert resp.status == 3
     assert "cannot log in" in server.history[-1].login_reason

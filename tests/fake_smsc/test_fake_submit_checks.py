@@ -262,19 +262,20 @@ def test_faq_2_5_7_service_id_ignored_unless_strict(make_platform):
     assert strict.submit(MAIN, text_submit("a", service_id="QSH0010501")).result == 0
 
 
-# ---------------------------------------------------------------- 17: quota (decided)
+# ---------------------------------------------------------------- 10003: quota
 
 
-def test_quota_exhausted_is_decided_code_17(make_platform):
-    assert codes.EMPP_SUBMIT_RESULT[17][0].name == "QUOTA_EXHAUSTED"
+def test_quota_exhausted_is_the_jars_quota_code_10003(make_platform):
+    # PROTOCOL.md §1.8 has one quota constant: EMPP_TESTEPR_MAXCOUNT (10003)
+    assert codes.EMPP_SUBMIT_RESULT[10003][0].name == "EMPP_TESTEPR_MAXCOUNT"
     p = make_platform(accounts="quota = 3")  # the sub-account
     assert p.submit(SUB, text_submit("a", to=(MOBILE, MOBILE2))).result == 0
     out = p.submit(SUB, text_submit("a", to=(MOBILE, MOBILE2)))
-    assert out.result == 17 and "1 of 3 left" in out.reason
+    assert out.result == 10003 and "1 of 3 left" in out.reason
     # a 61-70 char text costs 2 SMS per recipient
-    assert p.submit(SUB, text_submit("字" * 65)).result == 17
+    assert p.submit(SUB, text_submit("字" * 65)).result == 10003
     assert p.submit(SUB, text_submit("字" * 60)).result == 0
-    assert p.submit(SUB, text_submit("a")).result == 17
+    assert p.submit(SUB, text_submit("a")).result == 10003
     assert p.submit(MAIN, text_submit("a")).result == 0  # the main account has no quota
 
 
@@ -283,7 +284,7 @@ def test_enterprise_quota(make_platform):
     assert p.submit(MAIN, text_submit("a")).result == 0
     assert p.submit(SUB, text_submit("a")).result == 0
     out = p.submit(MAIN, text_submit("a"))
-    assert out.result == 17 and "enterprise E1" in out.reason
+    assert out.result == 10003 and "enterprise E1" in out.reason
     p.set_quota(enterprise_id="E1", quota=None)
     assert p.submit(MAIN, text_submit("a")).result == 0
 
@@ -341,6 +342,9 @@ def test_check_order_is_a_setting(make_platform):
     order = '["group", "length", "src_id", "dest", "rate", "overload", "service_id", "quota", "duplicate"]'
     p = make_platform(platform=f"check_order = {order}")
     assert p.submit(MAIN, text_submit("字" * 71, to=SIX)).result == 15
+    # an order written before the role check: it runs right after "dest"
+    assert [c.name for c in p.submit(MAIN, text_submit("a")).record.checks][2:5] == [
+        "src_id", "dest", "role"]
 
 
 def test_refused_submissions_are_recorded_with_reasons(platform):
