@@ -32,7 +32,7 @@ async def main(reactor, url="http://127.0.0.1:8000", enterprise_id="00001", acco
     except defer.TimeoutError:
         print("no outcome yet for", submission.pending, "recipient(s) (is the platform running?)")
     finally:
-        sender.stop()
+        await sender.stop()                  # whatever is still open ends "cancelled"
     for outcome in submission.outcomes.values():
         print(outcome.recipient, outcome.state.value, outcome.status, outcome.detail)
     return 0 if all(o.ok for o in submission.outcomes.values()) else 1

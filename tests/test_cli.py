@@ -182,3 +182,18 @@ def test_asyncio_example_exits_when_a_recipient_is_rejected(fake_smsc):
             proc.communicate()
     assert proc.returncode == 1, err  # not every recipient was delivered
     assert out.split() == ["0216123456", "rejected", "13800138000", "delivered", "DELIVRD"]
+
+
+def test_json_rows_show_the_possible_duplicate_flag_of_a_recipient_without_an_outcome():
+    # a recipient flagged (its SUBMIT went twice) but with no final outcome yet when --wait
+    # runs out: its row said possible_duplicate false, and the JSON count left it out
+    from smsdk import cli_send
+    from smsdk.dispatch import Dispatcher, DispatchSettings
+
+    d = Dispatcher(settings=DispatchSettings(rate=1000))
+    sub = d.add("hi", ["13800138000", "13900139000"], signature=SIG, now=0)
+    job = d.pop_ready(0)
+    d.on_submit_resent(job)  # the session sent it again: both copies may be accepted
+    rows = {row["recipient"]: row for row in cli_send._rows(sub)}
+    assert sub.possible_duplicates == 2 and not sub.outcomes
+    assert all(rows[n]["state"] == "pending" and rows[n]["possible_duplicate"] for n in rows)

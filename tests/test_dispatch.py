@@ -566,3 +566,4 @@ def test_every_recipient_the_platform_accepted_twice_is_flagged(n, script):
     flagged = {number for number, o in sub.outcomes.items() if o.possible_duplicate}
     assert twice <= flagged, (twice, flagged)
     assert d.possible_duplicates == sub.possible_duplicates == len(flagged)
+    assert sub.flagged == flagged and all(sub.is_flagged(n) for n in flagged)

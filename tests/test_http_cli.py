@@ -112,3 +112,14 @@ def test_send_via_http_flags_recipients_of_a_request_sent_again_after_a_lost_ans
                     "bad": ("rejected", False)}
     assert data["possible_duplicates"] == 2
     assert len(stub.of("/httpserver")) == 2 and code == 1
+
+
+def test_send_via_http_flags_a_recipient_still_awaiting_its_report(capsys):
+    # the request went again after a lost answer and was accepted, but no report came within
+    # --wait: the rows are "accepted" and must still carry the flag (they said false)
+    code, stub = run_send({"/httpserver": [HANG, b"100\n31\n"]}, wait=30.0, timeout=5.0)
+    data = json.loads(capsys.readouterr().out)
+    rows = {o["recipient"]: (o["state"], o["possible_duplicate"]) for o in data["outcomes"]}
+    assert rows == {"13800138000": ("accepted", True), "13900139000": ("accepted", True),
+                    "bad": ("rejected", False)}
+    assert data["possible_duplicates"] == 2 and code == 1

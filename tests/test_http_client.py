@@ -8,8 +8,11 @@ import pytest
 from twisted.internet import defer, task
 from twisted.internet.error import ConnectionRefusedError
 
+from hypothesis import given, strategies as st
+from hypothesis_profiles import examples
+
 from smsdk.dispatch import DispatchSettings, OutcomeState
-from smsdk.errors import PlanError
+from smsdk.errors import ClientStopped, PlanError
 from smsdk.http import (
     AuthenticationFailed,
     HttpClient,
@@ -340,3 +343,165 @@ def test_10005_to_every_request_in_flight_doubles_the_backoff_once():
     pipeline.on_accepted(accepted, "7", now)
     pipeline.on_refused(refused, 10005, now)           # a new episode: the initial backoff again
     assert 0.5 <= pipeline.next_ready_time(now) - now <= 1.5
+
+
+# -- stop(): one outcome per recipient, like the EMPP client's stop (issue 10 item 4) --------
+
+NUMBERS = [f"138001380{i:02d}" for i in range(15)]   # three requests of 5 at rate 5: t=0, 1, 2
+
+
+def test_stop_cancels_queued_recipients_and_those_awaiting_reports():
+    clock, stub, treq = make()
+    client = HttpClient(URL, **ACCOUNT, reactor=clock, http=treq, wallclock=wallclock(clock),
+                        dispatch_settings=DispatchSettings(rate=5))
+    stub.answer("/httpserver", b"100\n1\n", HANG)
+    submission = client.send("hi", NUMBERS)
+    clock.advance(1)                                   # the second request is in flight
+    assert len(stub.requests) == 2 and not submission.outcomes
+    stopped = client.stop()
+    with pytest.raises(ClientStopped, match="the client stopped"):
+        client.send("hi", ["13900139000"])
+    with pytest.raises(ClientStopped):
+        client.submit("hi", ["13900139000"])
+    queued = NUMBERS[10:]                               # never sent: cancelled at once
+    assert {n: submission.outcomes[n].detail for n in submission.outcomes} == {
+        n: "not sent: the client stopped first" for n in queued}
+    assert not stopped.called                          # the request in flight is answered first
+    request = stub.hanging[0]
+    request.write(b"100\n2\n")
+    request.finish()
+    treq.flush()
+    assert stopped.called and result_of(submission.deferred) is submission
+    assert submission.counts() == {"delivered": 0, "failed": 0, "expired": 0, "rejected": 0, "cancelled": 15}
+    for number in NUMBERS[:10]:
+        outcome = submission.outcomes[number]
+        assert outcome.state is OutcomeState.CANCELLED and outcome.status == "CANCELLED"
+        assert outcome.detail == "accepted by the platform; the client stopped before its status report"
+        assert outcome.msg_ids == (submission.send_ids[number],)
+    assert client.pipeline.tracked == 0 and client.stopped
+    clock.advance(60)
+    assert len(stub.requests) == 2                     # nothing more is sent
+    assert result_of(client.stop()) is None            # again: the same end
+
+
+def test_stop_aborts_a_request_still_unanswered_after_timeout():
+    clock, stub, client = client_for(timeout=30.0)
+    stub.answer("/httpserver", HANG)
+    submission = client.send("hi", ["13800138000"])
+    stopped = client.stop(timeout=5)
+    clock.advance(4.9)
+    assert not stopped.called and not submission.outcomes
+    clock.advance(0.1)
+    assert stopped.called and submission.done
+    outcome = submission.outcomes["13800138000"]
+    assert outcome.state is OutcomeState.CANCELLED and outcome.msg_ids == ()
+    assert outcome.detail == "the client stopped before the platform answered; it may or may not have been accepted"
+    clock.advance(60)
+    assert len(stub.requests) == 1 and submission.counts()["cancelled"] == 1
+
+
+def test_stop_with_drain_sends_what_is_queued_first():
+    clock, stub, client = client_for(settings=DispatchSettings(rate=5))
+    stub.default["/httpserver"] = send_ids(iter(range(10, 20)))
+    submission = client.send("hi", NUMBERS)
+    stopped = client.stop(drain=True, timeout=30)
+    with pytest.raises(ClientStopped):                 # nothing new once stopping began
+        client.send("hi", ["13900139000"])
+    assert client.feed_report(ReportEvent("10", NUMBERS[0], "DELIVRD", EPOCH))
+    clock.advance(1)
+    assert not stopped.called and len(stub.requests) == 2
+    clock.advance(1)
+    assert stopped.called and len(stub.requests) == 3 and submission.done
+    assert submission.counts()["delivered"] == 1 and submission.counts()["cancelled"] == 14
+    assert all(o.detail == "accepted by the platform; the client stopped before its status report"
+               for o in submission.outcomes.values() if o.state is OutcomeState.CANCELLED)
+
+
+def test_stop_with_drain_gives_up_after_timeout():
+    clock, stub, client = client_for(settings=DispatchSettings(rate=5))
+    stub.default["/httpserver"] = send_ids(iter(range(10, 30)))
+    numbers_ = [f"138001380{i:02d}" for i in range(50)]   # ten requests: 9 s at rate 5
+    submission = client.send("hi", numbers_)
+    stopped = client.stop(drain=True, timeout=3.5)
+    clock.pump([0.5] * 7)
+    assert stopped.called and submission.done and len(stub.requests) == 4
+    details = [submission.outcomes[n].detail for n in numbers_]
+    assert details == (["accepted by the platform; the client stopped before its status report"] * 20
+                       + ["not sent: the client stopped first"] * 30)
+    assert submission.counts()["cancelled"] == 50
+    clock.advance(30)
+    assert len(stub.requests) == 4
+
+
+def test_stop_fails_a_pending_submit_with_client_stopped():
+    clock, stub, client = client_for(settings=DispatchSettings(rate=5))
+    stub.default["/httpserver"] = send_ids()
+    d = client.submit("hi", NUMBERS[5:])               # two requests: t=0 and t=1
+    stopped = client.stop()
+    assert stopped.called
+    result = result_of(d)
+    assert set(result.send_ids) == set(NUMBERS[5:10])
+    assert all(isinstance(e, ClientStopped) for e in result.refused.values())
+    assert set(result.refused) == set(NUMBERS[10:])
+    clock2, stub2, client2 = client_for(settings=DispatchSettings(rate=5))
+    stub2.answer("/httpserver", HANG)
+    d2 = client2.submit("hi", NUMBERS[:5])
+    client2.stop(timeout=0)
+    clock2.advance(0)
+    assert isinstance(result_of(d2).value, ClientStopped)
+
+
+def test_sender_stop_cancels_every_open_recipient_and_stops_the_pollers():
+    clock, stub, treq = make()
+    sender = HttpSender(URL, **ACCOUNT, reports="query", mo="poll", reactor=clock, http=treq,
+                        wallclock=wallclock(clock), dispatch_settings=DispatchSettings(rate=5))
+    stub.default["/httpserver"] = send_ids(iter(range(40, 50)))
+    submission = sender.send("hi", NUMBERS)
+    sender.start(first_report_poll=5)
+    stopped = sender.stop()
+    assert stopped.called and submission.done and submission.counts()["cancelled"] == 15
+    assert not sender.report_poller.running and not sender.mo_poller.running
+    with pytest.raises(ClientStopped):
+        sender.send("hi", ["13900139000"])
+    seen = len(stub.requests)
+    clock.advance(600)
+    assert len(stub.requests) == seen
+
+
+@examples(40)
+@given(answers=st.lists(st.sampled_from(["ok", "hang", "10004", "10005", "105", "404", "garbled", "unreachable"]),
+                        min_size=1, max_size=30),
+       n=st.integers(min_value=1, max_value=23),
+       stop_at=st.floats(min_value=0, max_value=40), drain=st.booleans(),
+       timeout=st.floats(min_value=0, max_value=60), link_loss=st.sampled_from(["resubmit", "fail"]))
+def test_stop_gives_every_recipient_exactly_one_outcome(answers, n, stop_at, drain, timeout, link_loss):
+    """Whatever the platform answers and whenever stop() comes: stop() fires by ``timeout``,
+    every recipient then has one final outcome, and nothing more is sent."""
+    clock, stub, treq = make()
+    script = iter(answers)
+    bodies = {"ok": None, "hang": HANG, "10004": b"10004\n", "10005": b"10005\n", "105": b"105\n",
+              "404": 404, "garbled": b"\n"}
+
+    class Scripted:
+        def request(self, *args, **kwargs):
+            kind = next(script, "ok")
+            if kind == "unreachable":
+                return defer.fail(ConnectionRefusedError())
+            stub.answer("/httpserver", bodies[kind] or f"100\n{len(stub.requests)}\n".encode())
+            return treq.request(*args, **kwargs)
+
+        content = staticmethod(treq.content)
+
+    settings = DispatchSettings(rate=5, rate_limited_pause=1.0, busy_backoff_initial=1.0,
+                                on_link_loss=link_loss, max_resubmits=3)
+    client = HttpClient(URL, **ACCOUNT, reactor=clock, http=Scripted(), wallclock=wallclock(clock),
+                        timeout=10.0, dispatch_settings=settings)
+    submission = client.send("hi", [f"139{i:08d}" for i in range(n)])
+    clock.pump([0.25] * int(stop_at * 4))
+    stopped = client.stop(drain=drain, timeout=timeout)
+    clock.pump([0.25] * int(timeout * 4 + 4))
+    assert stopped.called and submission.done and client.pipeline.tracked == 0
+    assert len(submission.outcomes) == n and sum(submission.counts().values()) == n
+    sent = len(stub.requests)
+    clock.advance(3600)
+    assert len(stub.requests) == sent

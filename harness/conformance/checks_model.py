@@ -788,8 +788,8 @@ def wire_phs(ctx):
 @check("FAQ-5.1.2, 5.2.5, 5.2.6")
 def contact_caps(ctx):
     """sub-accounts with any personal-book caps (standard package: 2 000 contacts): an account whose
-    cap would push the sum over the package is refused; public book = package − sum of caps (model
-    part only: the SDK has no address books yet)"""
+    cap would push the sum over the package is refused; public book = package − sum of caps (the
+    platform model; the SDK's own books: checks_books.sdk_book_caps)"""
 
     @ctx.settings(40)
     @given(caps=st.lists(st.integers(0, 900), min_size=1, max_size=6))

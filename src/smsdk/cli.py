@@ -23,6 +23,10 @@ Commands:
   [--profile ci|thorough]`` — the conformance suite (harness/conformance, docs/conformance.md):
   one line per RULES.md rule id, pass / fail / n/a / gap with the shortest counterexample.
 
+* ``smsdk book list|add|contacts|delete|group|caps|import|export``, ``smsdk template
+  save|list|delete|preview``, ``smsdk recipients`` — the workspace's address books,
+  templates and recipient lists (src/smsdk/cli_workspace.py, docs/workspace.md).
+
 ``plan`` and ``send`` need the SDK only.  ``demo``, ``fake-smsc`` and ``conformance`` run the
 test harness (the package ``smsdk_harness`` and its dependencies, the ``harness`` extra:
 ``pip install 'smsdk[harness]'``); it is imported when one of them runs, and without it they
@@ -360,6 +364,13 @@ def push_receiver(port: int, host: str, path: str, as_json: bool) -> None:
         raise click.ClickException(f"cannot listen on {host}:{port}: {exc.socketError}") from None
     reactor.run()
 
+
+# The workspace's address books, templates and recipients (src/smsdk/cli_workspace.py).
+from smsdk import cli_workspace as _cli_workspace  # noqa: E402
+
+main.add_command(_cli_workspace.book)
+main.add_command(_cli_workspace.template)
+main.add_command(_cli_workspace.recipients)
 
 from smsdk.cli_inbox import inbox as _inbox_group, password as _password_group  # noqa: E402
 

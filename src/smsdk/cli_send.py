@@ -156,7 +156,9 @@ class _Progress:
 
 
 def _rows(submission: Submission) -> list[dict[str, Any]]:
-    """One row per recipient: its outcome, or ``accepted`` / ``pending`` while it has none."""
+    """One row per recipient: its outcome, or ``accepted`` / ``pending`` while it has none
+    (with its possible-duplicate flag either way: a request sent twice is flagged before any
+    report comes)."""
     rows = []
     for number in list(submission.outcomes) + [
         n for n in submission.recipients if n not in submission.outcomes
@@ -165,7 +167,7 @@ def _rows(submission: Submission) -> list[dict[str, Any]]:
         if outcome is None:
             state = "accepted" if number in submission.accepted else "pending"
             rows.append({"recipient": number, "state": state, "status": "", "detail": "no final outcome yet",
-                         "msg_ids": [], "possible_duplicate": False})
+                         "msg_ids": [], "possible_duplicate": number in submission.flagged})
         else:
             rows.append({"recipient": number, "state": outcome.state.value, "status": outcome.status,
                          "detail": outcome.detail, "msg_ids": list(outcome.msg_ids),

@@ -118,7 +118,9 @@ class Submission:
         # inputs dropped as repeats: a number seen again after normalisation (sent once), or
         # an invalid input given again verbatim (one rejected outcome)
         self.duplicates_dropped = duplicates
-        # recipients flagged Outcome.possible_duplicate (their SUBMIT may have been accepted twice)
+        # recipients flagged Outcome.possible_duplicate (their SUBMIT may have been accepted
+        # twice): the numbers, with or without a final outcome yet, and how many they are
+        self.flagged: set[str] = set()
         self.possible_duplicates = 0
         self.outcomes: dict[str, Outcome] = {}
         self.accepted: set[str] = set()
@@ -167,8 +169,19 @@ class Submission:
         checked = numbers.check(recipient)
         return self.outcomes.get(checked.number if checked.number is not None else checked.given)
 
-    def _reflag(self, number: str) -> None:
-        """Flag an outcome that was final before its possible duplicate became known."""
+    def is_flagged(self, recipient: object) -> bool:
+        """True when ``recipient`` (written any way) may have been accepted twice, whether
+        or not it has a final outcome yet (its outcome then says ``possible_duplicate``)."""
+        checked = numbers.check(recipient)
+        return (checked.number if checked.number is not None else checked.given) in self.flagged
+
+    def _flag(self, number: str) -> None:
+        """Flag ``number`` as a possible duplicate (counted once); an outcome that was final
+        before the possible duplicate became known is flagged too."""
+        if number in self.flagged:
+            return
+        self.flagged.add(number)
+        self.possible_duplicates += 1
         outcome = self.outcomes.get(number)
         if outcome is not None and not outcome.possible_duplicate:
             self.outcomes[number] = replace(outcome, possible_duplicate=True)
@@ -447,9 +460,7 @@ class Dispatcher:
                 continue
             recipient.possible_duplicate = True
             self.possible_duplicates += 1
-            recipient.submission.possible_duplicates += 1
-            if recipient.done:
-                recipient.submission._reflag(recipient.number)
+            recipient.submission._flag(recipient.number)
 
     def _gave_up(self, job: SubmitJob, status: str, meaning: str) -> bool:
         """Fail the job's recipients when it has been resubmitted max_resubmits times already."""

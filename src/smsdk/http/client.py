@@ -14,8 +14,10 @@ anything is sent, chunks them to ``group_send_limit``, paces to ``rate`` and ret
 10005 like the EMPP pipeline (it is :class:`~smsdk.http.pipeline.HttpPipeline` underneath).
 ``send`` returns a :class:`~smsdk.dispatch.Submission` whose outcomes resolve from reports fed
 to :meth:`HttpClient.feed_report` (:class:`~smsdk.http.sender.HttpSender` wires pollers or PUSH
-to it).  Every request carries ``timestamp`` + ``auth`` from the injected ``wallclock``; the
-password itself never leaves the process.
+to it).  :meth:`HttpClient.stop` ends it for good like the EMPP client's stop: every recipient
+still without an outcome ends ``cancelled``, and ``send`` raises ClientStopped.  Every request
+carries ``timestamp`` + ``auth`` from the injected ``wallclock``; the password itself never
+leaves the process.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from twisted.python.failure import Failure
 
 from smsdk import numbers
 from smsdk.dispatch import DispatchSettings
+from smsdk.errors import ClientStopped
 from smsdk.http import codes as C
 from smsdk.http import wire
 from smsdk.http.pipeline import HttpJob, HttpPipeline, HttpSubmission
@@ -99,10 +102,15 @@ class HttpClient:
         self.min_poll_interval = min_poll_interval
         self.pipeline = HttpPipeline(dispatch_settings, now=reactor.seconds(), rng=rng, charset=charset)
         self._in_flight = 0
+        self._requests: dict[defer.Deferred[Any], HttpJob] = {}  # /httpserver requests awaiting answers
         self._wake: Any = None
         self._last_poll: dict[str, float] = {}
         self._polling: set[str] = set()
-        self._stopped = False
+        self._stopped = False              # no more requests (set when a stop sends nothing more)
+        self.stopped_because: str | None = None  # why the client stopped (send() then raises)
+        self._stop_done: defer.Deferred[None] | None = None  # fires once every outcome is given
+        self._stop_timer: Any = None
+        self._stop_finished = False
         self.on_unmatched_report: Callable[[wire.ReportEvent], Any] | None = None
 
     # -- sending -----------------------------------------------------------------------------
@@ -113,6 +121,7 @@ class HttpClient:
         when no chunk was accepted.  Raises at once (nothing sent): PlanError for an empty or
         over-512-char text, TextEncodingError for a text the charset cannot hold, ValueError
         for numbers that are not mainland mobile numbers."""
+        self._check_running()
         given = [numbers_] if isinstance(numbers_, str) else list(numbers_)
         bad = [c for c in map(numbers.check, given) if c.number is None]
         if bad:
@@ -126,7 +135,9 @@ class HttpClient:
 
     def send(self, text: str, to: Iterable[object], *, at: datetime | None = None) -> HttpSubmission:
         """Queue ``text`` for every number in ``to``; returns a Submission at once whose
-        outcomes resolve as reports are fed in (invalid numbers end ``rejected``)."""
+        outcomes resolve as reports are fed in (invalid numbers end ``rejected``).  Raises
+        :class:`~smsdk.errors.ClientStopped` once :meth:`stop` was called."""
+        self._check_running()
         submission = self.pipeline.add(text, to, at=at, now=self.reactor.seconds(), track=True)
         self._pump()
         return submission
@@ -139,23 +150,85 @@ class HttpClient:
         self._arm()
         return matched
 
-    def stop(self) -> None:
-        """Stop sending queued requests and cancel the timer (requests in flight finish)."""
+    def stop(self, *, drain: bool = False, timeout: float = 30.0) -> defer.Deferred[None]:
+        """Stop for good and give every recipient still without an outcome the final state
+        ``cancelled``, like :meth:`smsdk.Client.stop`.  The Deferred fires once that is done
+        (every ``submission.deferred`` has fired by then), at most ``timeout`` seconds later.
+
+        From the call on, :meth:`send` and :meth:`submit` raise
+        :class:`~smsdk.errors.ClientStopped`.  Without ``drain`` nothing more is sent: the
+        queued recipients are cancelled at once ("not sent"), and the requests already in
+        flight get their answers (their send ids).  ``drain=True`` first sends what is queued,
+        at the rate, and waits for the answers.  Either way, once nothing is in flight or
+        ``timeout`` has passed, the requests still unanswered are abandoned (their recipients
+        "may or may not have been accepted"), whatever is left queued is cancelled, and so are
+        the accepted recipients still awaiting a report (they keep their send id in
+        ``msg_ids``).  Calling it again returns the same end."""
+        if self._stop_done is None:
+            self.stopped_because = "the client stopped"
+            self._stop_done = defer.Deferred()
+            if not drain:
+                self._halt()
+                self._log_cancelled(self.pipeline.cancel_queued(self.stopped_because))
+            self._stop_timer = self.reactor.callLater(max(0.0, timeout), self._finish_stop)
+            self._pump()  # (drain: sends what it may now; either way checks whether all is done)
+        return _follow(self._stop_done)
+
+    @property
+    def stopped(self) -> bool:
+        """True once :meth:`stop` was called (send() raises)."""
+        return self.stopped_because is not None
+
+    def _check_running(self) -> None:
+        if self.stopped_because is not None:
+            raise ClientStopped(f"cannot send: {self.stopped_because}")
+
+    def _halt(self) -> None:
+        """Send no more requests and cancel the timer."""
         self._stopped = True
         if self._wake is not None and self._wake.active():
             self._wake.cancel()
         self._wake = None
 
-    def _pump(self) -> None:
-        if self._stopped:
+    def _finish_stop(self) -> None:
+        """The end of a stop: abandon the requests still in flight, cancel every recipient
+        still without an outcome, fire stop()'s Deferred."""
+        done = self._stop_done
+        if done is None or self._stop_finished:
             return
-        now = self.reactor.seconds()
-        while self._in_flight < self.max_in_flight:
-            job = self.pipeline.pop_ready(now)
-            if job is None:
-                break
-            self._send_job(job)
-        self._arm()
+        self._stop_finished = True  # (cancelling a request below comes back here through _pump)
+        if self._stop_timer is not None and self._stop_timer.active():
+            self._stop_timer.cancel()
+        self._stop_timer = None
+        self._halt()
+        requests, self._requests = self._requests, {}
+        why = self.stopped_because or "the client stopped"
+        self._log_cancelled(self.pipeline.cancel_all(why, in_flight=requests.values()))
+        for request in requests:
+            request.cancel()  # (their answers, should they come, are ignored)
+        done.callback(None)
+
+    def _log_cancelled(self, cancelled: int) -> None:
+        if cancelled:
+            log.info("%d recipients cancelled: %s", cancelled, self.stopped_because)
+
+    def _stop_when_idle(self) -> None:
+        """A stop ends as soon as nothing is in flight (and, draining, nothing is queued)."""
+        if self._stop_done is None or self._stop_finished or self._in_flight:
+            return
+        if self._stopped or self.pipeline.next_ready_time(self.reactor.seconds()) is None:
+            self._finish_stop()
+
+    def _pump(self) -> None:
+        if not self._stopped:
+            now = self.reactor.seconds()
+            while self._in_flight < self.max_in_flight:
+                job = self.pipeline.pop_ready(now)
+                if job is None:
+                    break
+                self._send_job(job)
+            self._arm()
+        self._stop_when_idle()
 
     def _arm(self) -> None:
         if self._stopped:
@@ -185,8 +258,11 @@ class HttpClient:
         request = wire.encode_submit(self.account, job.numbers, submission.text, timestamp=self._timestamp(),
                                      at_time=submission.at, charset=self.pipeline.charset)
         d = self._request(request)
+        self._requests[d] = job
 
         def answered(body: bytes) -> None:
+            if self._requests.pop(d, None) is None:
+                return  # abandoned by stop(): its recipients are cancelled already
             now = self.reactor.seconds()
             try:
                 send_id = wire.parse_submit_response(body)
@@ -201,6 +277,8 @@ class HttpClient:
                 self.pipeline.on_accepted(job, send_id, now)
 
         def failed(failure: Failure) -> None:
+            if self._requests.pop(d, None) is None:
+                return
             now = self.reactor.seconds()
             if failure.check(*_NOT_SENT):
                 log.warning("%s: not sent (%s); retrying", C.SEND_PATH, failure.getErrorMessage())
@@ -296,6 +374,18 @@ class HttpClient:
             return body
 
         return d.addCallback(read)
+
+
+def _follow(d: defer.Deferred[Any]) -> defer.Deferred[None]:
+    """A new Deferred that fires with None when ``d`` does (``d`` keeps its own result)."""
+    out: defer.Deferred[None] = defer.Deferred()
+
+    def fire(result: Any) -> Any:
+        out.callback(None)
+        return result
+
+    d.addBoth(fire)
+    return out
 
 
 def _submit_result(submission: HttpSubmission) -> SubmitResult:

@@ -47,13 +47,13 @@ async def _send(reactor: Any, url: str, enterprise_id: str, account_id: str, pas
         auth = [e for e in submission.refusals.values() if isinstance(e, C.AuthenticationFailed)]
         if auth and not submission.send_ids:
             _job._err(str(auth[0]))
-            sender.stop()
+            await sender.stop(timeout=0)
             return _job.EXIT_LOGIN
         await submission.deferred.addTimeout(max(deadline - reactor.seconds(), 0.001), reactor)
     except (defer.TimeoutError, TwistedTimeout, defer.CancelledError):
         pass  # print what we have; the rest is pending
     rows = _job._rows(submission)  # before stop(): still-open recipients show as accepted / pending
-    sender.stop()
+    await sender.stop(timeout=0)   # the wait is over: abandon what is in flight, cancel the rest
     _job._print(submission, rows, time.monotonic() - started, as_json=as_json)
     every = all(row["state"] == "delivered" for row in rows)
     return _job.EXIT_ALL_DELIVERED if every else _job.EXIT_NOT_ALL_DELIVERED

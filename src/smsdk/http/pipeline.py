@@ -14,7 +14,9 @@ The HTTP twin of :class:`smsdk.dispatch.Dispatcher`, with the same settings
   jitter; a request that never reached the platform is retried; one whose answer was lost
   follows ``on_link_loss``; every other code fails the chunk's recipients with ``R<code>``;
 * the platform's answer is a send id; reports are matched by (send id, mobile); a recipient
-  with no report within ``report_timeout`` ends ``expired``.
+  with no report within ``report_timeout`` ends ``expired``;
+* stopping: :meth:`HttpPipeline.cancel_queued` and :meth:`HttpPipeline.cancel_all` give every
+  recipient still without an outcome the state ``cancelled``, like the EMPP pipeline.
 
 The platform splits long HTTP texts itself and gives one send id per request: the first
 report for (send id, mobile) is that recipient's outcome.
@@ -31,6 +33,7 @@ from typing import TYPE_CHECKING, Any
 
 from smsdk import numbers
 from smsdk.codes import SubmitOutcome, describe_stat
+from smsdk.errors import ClientStopped
 from smsdk.dispatch import (
     DELIVERED_STAT,
     Backpressure,
@@ -63,8 +66,10 @@ class HttpPlan:
 class HttpSubmission(Submission):
     """A :class:`~smsdk.dispatch.Submission` sent over HTTP.  Besides the outcomes it records
     the platform's answers: ``send_ids`` (number → send id) and ``refusals`` (number → the
-    :class:`~smsdk.http.codes.HttpRefused` that failed it).  ``submitted`` fires once every
-    chunk has been answered for good (accepted or refused), before any report."""
+    exception that failed it before it was accepted: :class:`~smsdk.http.codes.HttpRefused`,
+    :class:`~smsdk.http.codes.HttpError` for a lost answer, :class:`~smsdk.errors.ClientStopped`
+    when the client stopped first).  ``submitted`` fires once every chunk has been answered for
+    good (accepted or refused) or cancelled by a stop, before any report."""
 
     def __init__(self, message_id: int, text_: str, recipients: tuple[str, ...], plan: HttpPlan,
                  rejected: Iterable[numbers.Checked], duplicates: int, at: datetime | None,
@@ -323,9 +328,7 @@ class HttpPipeline:
                 continue
             recipient.possible_duplicate = True
             self.possible_duplicates += 1
-            recipient.submission.possible_duplicates += 1
-            if recipient.done:
-                recipient.submission._reflag(recipient.number)
+            recipient.submission._flag(recipient.number)
 
     def _fail(self, job: HttpJob, status: str, error: Exception, prefix: str = "") -> None:
         detail = prefix + (error.args[0] if error.args else str(error))
@@ -337,6 +340,47 @@ class HttpPipeline:
     def _job_finished(self, job: HttpJob) -> None:
         job.finished = True
         job.submission._chunk_answered()
+
+    # -- stopping ----------------------------------------------------------------------------
+
+    def cancel_queued(self, why: str) -> int:
+        """Give the recipients of every queued request the final state CANCELLED (the client
+        is stopping and sends nothing more; ``why`` says why, e.g. "the client stopped").
+        Returns the number of outcomes given."""
+        before = self._tracked
+        queue, self._queue = self._queue, deque()
+        for job in queue:
+            if job.finished:
+                continue
+            if job.unknown:  # sent before, its answer lost: the platform may have it
+                self._cancel_job(job, f"{why} before the platform answered; it may or may not have been accepted")
+            else:
+                self._cancel_job(job, f"not sent: {why} first")
+        return before - self._tracked
+
+    def cancel_all(self, why: str, in_flight: Iterable[HttpJob] = ()) -> int:
+        """Give every recipient still without an outcome the final state CANCELLED: those of
+        the requests ``in_flight`` (sent, no answer yet, abandoned by the caller: they may or
+        may not have been accepted), those queued, and those accepted and awaiting a report
+        (they keep their send id).  Returns the number of outcomes given."""
+        before = self._tracked
+        for job in in_flight:
+            if not job.finished:
+                self._cancel_job(job, f"{why} before the platform answered; it may or may not have been accepted")
+        self.cancel_queued(why)
+        expiries, self._expiries = self._expiries, deque()
+        for _, recipient in expiries:
+            self._finish(recipient, OutcomeState.CANCELLED, "CANCELLED",
+                         f"accepted by the platform; {why} before its status report")
+        return before - self._tracked
+
+    def _cancel_job(self, job: HttpJob, detail: str) -> None:
+        error = ClientStopped(detail)
+        for recipient in job.recipients:
+            if not recipient.done:
+                job.submission.refusals[recipient.number] = error
+                self._finish(recipient, OutcomeState.CANCELLED, "CANCELLED", detail)
+        self._job_finished(job)
 
     # -- reports -----------------------------------------------------------------------------
 

@@ -8,7 +8,7 @@ Example (Twisted)::
     sender.start()                                   # starts the pollers
     submission = sender.send("验证码 123456", to=["13800138000", "+86 139-0013-9000"])
     yield submission.deferred                        # every recipient has an outcome
-    sender.stop()
+    yield sender.stop()                              # (any recipient left open: cancelled)
 
 ``reports`` chooses where outcomes come from:
 
@@ -28,6 +28,8 @@ from collections import deque
 from collections.abc import Callable, Iterable
 from datetime import datetime
 from typing import Any
+
+from twisted.internet.defer import Deferred
 
 from smsdk.http import wire
 from smsdk.http.client import HttpClient
@@ -75,14 +77,31 @@ class HttpSender:
         if self.mo_poller is not None:
             self.mo_poller.start()
 
-    def stop(self) -> None:
+    def stop(self, *, drain: bool = False, timeout: float = 30.0) -> Deferred[None]:
+        """Stop for good, like the EMPP client's stop (see :meth:`HttpClient.stop`): from the
+        call on :meth:`send` raises :class:`~smsdk.errors.ClientStopped`; every recipient still
+        without an outcome ends ``cancelled``; the Deferred fires once that is done, at most
+        ``timeout`` seconds later.  Without ``drain`` the pollers stop at once and nothing more
+        is sent; with ``drain=True`` the queued requests are sent and answered first, and the
+        pollers keep bringing reports in until then."""
+        done = self.client.stop(drain=drain, timeout=timeout)
+        if not drain:
+            self._stop_pollers()
+        return done.addCallback(lambda _: self._stop_pollers())
+
+    @property
+    def stopped(self) -> bool:
+        """True once :meth:`stop` was called (send() raises)."""
+        return self.client.stopped
+
+    def _stop_pollers(self) -> None:
         for poller in (self.report_poller, self.mo_poller):
             if poller is not None:
                 poller.stop()
-        self.client.stop()
 
     def send(self, text: str, to: Iterable[object], *, at: datetime | None = None) -> HttpSubmission:
-        """Queue ``text`` for every number in ``to``; see :meth:`HttpClient.send`."""
+        """Queue ``text`` for every number in ``to``; see :meth:`HttpClient.send` (raises
+        :class:`~smsdk.errors.ClientStopped` once :meth:`stop` was called)."""
         return self.client.send(text, to, at=at)
 
     def feed(self, event: wire.MoEvent | wire.ReportEvent) -> None:
