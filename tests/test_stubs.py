@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import ast
+import importlib
 import importlib.util
 from pathlib import Path
+
+import pytest
 
 from smsdk import _layouts, _text_common
 
@@ -67,3 +70,52 @@ def test_codec_stub_names_every_public_name():
 
 def test_text_stub_names_every_public_name():
     assert set(_text_common.TEXT_API) | {"COMPILED"} <= _stub_names(SRC / "text.pyi")
+
+
+# -- the re-exporting modules name every name of both implementations, one by one ------------
+
+_REEXPORTS = {
+    # module: (compiled, twin, the table of its names, names of its own)
+    "codec": ("smsdk._codec", "smsdk._codec_py", _layouts.CODEC_API, {"COMPILED", "Dialect"}),
+    "text": ("smsdk._split", "smsdk._split_py", _text_common.TEXT_API, {"COMPILED"}),
+}
+
+
+def _implementation_names(module: object) -> set[str]:
+    names = getattr(module, "TEXT_API", None) or module.__all__
+    return {name for name in names if hasattr(module, name)}
+
+
+@pytest.mark.parametrize("name", sorted(_REEXPORTS))
+def test_compiled_and_twin_expose_the_same_names(name):
+    compiled_name, twin_name, table, _own = _REEXPORTS[name]
+    compiled = pytest.importorskip(compiled_name)  # built by `make install`
+    twin = importlib.import_module(twin_name)
+    assert _implementation_names(compiled) == _implementation_names(twin) == set(table)
+
+
+def _explicit_reexports(path: Path) -> dict[str, str]:
+    """``name = _impl.attr`` assignments at the top level of a module."""
+    found = {}
+    for node in ast.parse(path.read_text(encoding="utf-8")).body:
+        if (isinstance(node, ast.Assign) and len(node.targets) == 1
+                and isinstance(node.targets[0], ast.Name) and isinstance(node.value, ast.Attribute)
+                and isinstance(node.value.value, ast.Name) and node.value.value.id == "_impl"):
+            found[node.targets[0].id] = node.value.attr
+    return found
+
+
+@pytest.mark.parametrize("name", sorted(_REEXPORTS))
+def test_reexports_are_explicit_and_complete(name):
+    """codec.py / text.py name each public name (no globals().update), exactly the table's,
+    and each is the chosen implementation's object; __all__ and the stub agree."""
+    _compiled, _twin, table, own = _REEXPORTS[name]
+    source = SRC / f"{name}.py"
+    assert "globals()" not in source.read_text(encoding="utf-8")
+    explicit = _explicit_reexports(source)
+    assert explicit == {n: n for n in table}
+    module = importlib.import_module(f"smsdk.{name}")
+    for attr in table:
+        assert getattr(module, attr) is getattr(module._impl, attr), attr
+    assert sorted(module.__all__) == sorted(own | set(table))
+    assert set(module.__all__) <= _stub_names(SRC / f"{name}.pyi")

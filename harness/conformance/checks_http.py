@@ -135,6 +135,7 @@ def http_first_line_100(ctx):
             a = m.http.handle("/httpserver", {
                 "enterpriseid": ENT, "accountid": "", "mobs": ",".join(numbers), "msg": text,
                 "timestamp": ts, "auth": md5(ENT, MAIN_PW if right else "wrong", ts)})
+            assert a is not None
             assert a.text().split("\n")[0] == str(a.code)
             m.settle()
             accepted = [r for r in m.platform.submissions() if r.accepted]
@@ -204,6 +205,7 @@ def http_parameters(ctx):
             for name in missing:
                 params.pop(name.encode(), None)
             a = m.http.handle("/httpserver", params)
+            assert a is not None
             absent = {n for n in missing if n in ("enterpriseid", "accountid", "mobs", "msg")}
             if not legacy:
                 absent |= missing & {"timestamp", "auth"}
@@ -360,11 +362,11 @@ def polling_limits(ctx):
                 else:
                     assert a.code == 10004, (now - last, a.code)
             m.clock.advance(60)
-            now = m.platform.china_now().replace(second=0, microsecond=0, tzinfo=None)
-            s = now + dt.timedelta(minutes=start)
+            wall = m.platform.china_now().replace(second=0, microsecond=0, tzinfo=None)
+            s = wall + dt.timedelta(minutes=start)
             e = s + dt.timedelta(minutes=length)
             a = m.poll("/httpreport.sms", start=s.strftime("%Y%m%d%H%M"), end=e.strftime("%Y%m%d%H%M"))
-            today = now.replace(hour=0, minute=0)
+            today = wall.replace(hour=0, minute=0)
             bad = (length < 0 or length > 60 or s < today - dt.timedelta(days=2)
                    or e > today + dt.timedelta(days=1))
             assert a.code == (101 if bad else 100), (start, length, a.code, a.reason)

@@ -486,6 +486,7 @@ def success_means_accepted(ctx):
                                                    msg_content=text.encode("utf-16-be"), msg_fmt=8))
             m.settle()
             if out.result == 0:
+                assert out.record is not None
                 assert any(bytes(out.msg_id.raw)) and out.record.result == 0
                 assert len(sink.reports) == len(numbers)
             else:

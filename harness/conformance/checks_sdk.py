@@ -3,6 +3,8 @@ fake (EMPP server + model joined in memory, one simulated clock)."""
 
 from __future__ import annotations
 
+from typing import Any
+
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -226,7 +228,7 @@ def sdk_deliver_resp(ctx):
     @given(mos=st.lists(sized_text(cjk, 1, 300), max_size=4), n=st.integers(0, 5))
     def prop(mos, n):
         with World() as w:
-            got = []
+            got: list[Any] = []
             c = w.started(on_mo=got.append)
             if n:
                 sub = c.send("hi", to=[f"1380013{i:04d}" for i in range(n)])
@@ -279,7 +281,7 @@ def sdk_change_password(ctx):
             d = c.change_password("nope" if wrong_old else MAIN_PW, new)
             w.run(1)
             assert d.called
-            results = []
+            results: list[Any] = []
             d.addBoth(results.append)
             resp = results[0]
             status = getattr(resp, "status", getattr(resp, "result", resp))

@@ -22,6 +22,7 @@ class Link:
     def __init__(self) -> None:
         self.frames = codec.FrameDecoder(EMPP)
         self.seq = 0
+        self.account = ""  # set by open_link once logged in
 
     # transport hooks
     def _write(self, data: bytes) -> None:
@@ -125,7 +126,7 @@ def open_link(ctx: Any):
             link.close()
             w.close()
         return link, close
-    link = TcpLink(t.host, t.port)
-    link.login(t.account, t.password)
-    link.account = t.account
-    return link, link.close
+    tcp = TcpLink(t.host, t.port)
+    tcp.login(t.account, t.password)
+    tcp.account = t.account
+    return tcp, tcp.close

@@ -6,7 +6,7 @@ reactor."""
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any
+from typing import Any, Self
 
 from smsdk.testing import MemoryEndpoint, flush_all, run_clock
 from smsdk_harness.fake_smsc import Platform, load_config
@@ -91,7 +91,7 @@ class Model:
     def close(self) -> None:
         self.platform.close()
 
-    def __enter__(self) -> Model:
+    def __enter__(self) -> Self:
         return self
 
     def __exit__(self, *exc: Any) -> None:

@@ -12,6 +12,7 @@ Every key, its default and its rule are listed in ``docs/fake-smsc.md`` and show
 
 from __future__ import annotations
 
+import builtins
 import datetime as _dt
 import math
 import os
@@ -19,7 +20,7 @@ import re
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, overload
 
 from smsdk import numbers as _numbers
 from smsdk.china_time import CHINA as _CHINA
@@ -385,8 +386,14 @@ class _Table:
             raise ConfigError(self.key(name), f"must be true or false, not {_kind(v)}")
         return v
 
-    def int(self, name: str, default: int | None, lo: int | None = None,
-            hi: int | None = None, *, optional: bool = False) -> int | None:
+    @overload
+    def int(self, name: builtins.str, default: builtins.int | None, lo: builtins.int | None = None,
+            hi: builtins.int | None = None, *, optional: Literal[False] = False) -> builtins.int: ...
+    @overload
+    def int(self, name: builtins.str, default: builtins.int | None, lo: builtins.int | None = None,
+            hi: builtins.int | None = None, *, optional: builtins.bool) -> builtins.int | None: ...
+    def int(self, name: builtins.str, default: builtins.int | None, lo: builtins.int | None = None,
+            hi: builtins.int | None = None, *, optional: builtins.bool = False) -> builtins.int | None:
         v = self.raw(name, default)
         if v is None and optional:
             return None
@@ -395,9 +402,17 @@ class _Table:
         _range(self.key(name), v, lo, hi)
         return v
 
-    def num(self, name: str, default: float | None, lo: float | None = None,
-            hi: float | None = None, *, positive: bool = False,
-            optional: bool = False) -> float | None:
+    @overload
+    def num(self, name: builtins.str, default: float | None, lo: float | None = None,
+            hi: float | None = None, *, positive: builtins.bool = False,
+            optional: Literal[False] = False) -> float: ...
+    @overload
+    def num(self, name: builtins.str, default: float | None, lo: float | None = None,
+            hi: float | None = None, *, positive: builtins.bool = False,
+            optional: builtins.bool) -> float | None: ...
+    def num(self, name: builtins.str, default: float | None, lo: float | None = None,
+            hi: float | None = None, *, positive: builtins.bool = False,
+            optional: builtins.bool = False) -> float | None:
         v = self.raw(name, default)
         if v is None and optional:
             return None
@@ -408,7 +423,8 @@ class _Table:
         _range(self.key(name), v, lo, hi)
         return float(v)
 
-    def str(self, name: str, default: str | None, choices: tuple[str, ...] | None = None) -> str:
+    def str(self, name: builtins.str, default: builtins.str | None,
+            choices: tuple[builtins.str, ...] | None = None) -> builtins.str:
         v = self.raw(name, default)
         if v is None:
             raise ConfigError(self.key(name), "is required")
@@ -420,8 +436,8 @@ class _Table:
             )
         return v
 
-    def digits(self, name: str, default: str | None, *, allow_empty: bool = False,
-               max_len: int | None = None) -> str:
+    def digits(self, name: builtins.str, default: builtins.str | None, *,
+               allow_empty: builtins.bool = False, max_len: builtins.int | None = None) -> builtins.str:
         v = self.str(name, default)
         if v == "" and allow_empty:
             return v
@@ -431,7 +447,7 @@ class _Table:
             raise ConfigError(self.key(name), f"must be at most {max_len} digits, got {len(v)}")
         return v
 
-    def list(self, name: str) -> list[Any]:
+    def list(self, name: builtins.str) -> builtins.list[Any]:
         v = self.raw(name, [])
         if not isinstance(v, list):
             raise ConfigError(self.key(name), f"must be an array, not {_kind(v)}")
@@ -595,7 +611,7 @@ def parse_config(data: dict[str, Any]) -> PlatformConfig:
     )
     em.done()
 
-    platform_kw = dict(
+    platform_kw: dict[str, Any] = dict(
         epoch=_epoch(p.key("epoch"), p.raw("epoch")),
         gateway_code=p.int("gateway_code", 2100, 0, 0x3FFFFF),
         msgid_sequence=p.int("msgid_sequence", 0, 0, 0xFFFF),

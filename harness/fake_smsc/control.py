@@ -183,7 +183,7 @@ class ControlApi:
         self.platform = platform if platform is not None else fake.platform
         self.server = server if server is not None else getattr(fake, "server", None)
         self.routes: list[_Route] = []
-        for method, pattern, handler in [
+        routes: list[tuple[str, str, Callable[..., Any]]] = [
             ("GET", r"/", self.index),
             ("GET", r"/status", self.status),
             ("GET", r"/accounts", self.accounts),
@@ -229,7 +229,8 @@ class ControlApi:
             ("GET", r"/clock", self.clock_get),
             ("POST", r"/clock/advance", self.clock_advance),
             ("POST", r"/purge", self.purge),
-        ]:
+        ]
+        for method, pattern, handler in routes:
             self.routes.append((method, re.compile(pattern + r"/?\Z"), handler))
 
     def site(self) -> Site:
@@ -591,7 +592,7 @@ class ControlApi:
 
     def switches(self, body: dict[str, Any]) -> dict[str, Any]:
         ent = _req_str(body, "enterprise")
-        kw = {}
+        kw: dict[str, Any] = {}
         for key in ("unicom", "telecom"):
             if key in body:
                 if not isinstance(body[key], bool):

@@ -294,7 +294,7 @@ class EmppServer:
 
     # -- wiring ------------------------------------------------------------------------------
 
-    def factory(self) -> Factory:
+    def factory(self) -> Factory[SessionProtocol]:
         factory = Factory.forProtocol(self.build_protocol)
         factory.noisy = False
         return factory

@@ -134,6 +134,12 @@ def _directions(direction: str) -> tuple[str, ...]:
     return ("up", "down") if _check_direction(direction) == "both" else (direction,)
 
 
+def _abort(proto: Protocol) -> None:
+    """Drop ``proto``'s TCP connection at once (its transport is an ITCPTransport)."""
+    transport: Any = proto.transport
+    transport.abortConnection()
+
+
 class _Pipe:
     """One direction of one connection: chunks waiting for their time, written in order."""
 
@@ -275,7 +281,7 @@ class ProxiedConnection:
         self._cut_directions: tuple[str, ...] = ()
         self._front_gone = False
         self._back_gone = False
-        peer = front.transport.getPeer() if front.transport is not None else None
+        peer: Any = front.transport.getPeer() if front.transport is not None else None
         self.peer = f"{peer.host}:{peer.port}" if hasattr(peer, "host") else str(peer)
 
     @property
@@ -350,7 +356,7 @@ class ProxiedConnection:
 
     def _upstream_made(self, back: _BackProtocol) -> None:
         if self.state == "closed":
-            back.transport.abortConnection()
+            _abort(back)
             return
         self.back = back
         self.state = "open"
@@ -506,7 +512,7 @@ class FaultProxy:
 
     # -- life cycle ----------------------------------------------------------------------------
 
-    def factory(self) -> Factory:
+    def factory(self) -> Factory[_FrontProtocol]:
         factory = Factory.forProtocol(lambda: _FrontProtocol(self))
         factory.noisy = False
         return factory
@@ -529,7 +535,7 @@ class FaultProxy:
 
     def _accepted(self, front: _FrontProtocol) -> ProxiedConnection | None:
         if self._closing:
-            front.transport.abortConnection()
+            _abort(front)
             return None
         conn = ProxiedConnection(self, next(self._ids), front)
         self._live[conn.id] = conn

@@ -316,7 +316,7 @@ class HttpFrontEnd:
             if result.ok:
                 return acc
             first = first or result
-        raise Refused(T.AUTH_FAILED, first.reason if len(candidates) == 1 else
+        raise Refused(T.AUTH_FAILED, first.reason if first is not None and len(candidates) == 1 else
                       f"the credentials fit no account of enterprise {eid} that can log in")
 
     def _limit(self, endpoint: str, enterprise_id: str) -> None:

@@ -13,7 +13,7 @@ inspection API returns.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Protocol, runtime_checkable
+from typing import Any, ClassVar, Literal, Protocol, runtime_checkable
 
 from smsdk import codec as _codec
 from smsdk.frozen_dataclass import frozen
@@ -201,7 +201,7 @@ class ReportItem:
     generated_at: float
     submission_id: int = 0
 
-    kind = "report"
+    kind: ClassVar[Literal["report"]] = "report"
 
     @property
     def delivered(self) -> bool:
@@ -245,7 +245,7 @@ class MoItem:
     service_id: str = ""
     mo_id: int = 0
 
-    kind = "mo"
+    kind: ClassVar[Literal["mo"]] = "mo"
 
     def deliver_pdu(self) -> Any:
         """An ``smsdk.codec.Deliver`` carrying this MO."""

@@ -381,12 +381,14 @@ class Platform(Scheduler, Lists, SubmitChecks, Delivery, MoRouting, Retention, A
         found: dict[int, ReportRecord | MoRecord] = {}
         oldest = min(item.generated_at if item.kind == "report" else item.received_at
                      for item in items)
-        for records, time_of in ((self._reports, "generated_at"), (self._mos, "received_at")):
-            for rec in reversed(records):  # the records of recent DELIVERs are near the end
-                if getattr(rec.item, time_of) < oldest or len(found) == len(wanted):
+        sources: tuple[tuple[Sequence[ReportRecord | MoRecord], str], ...] = (
+            (self._reports, "generated_at"), (self._mos, "received_at"))
+        for records, time_of in sources:
+            for record in reversed(records):  # the records of recent DELIVERs are near the end
+                if getattr(record.item, time_of) < oldest or len(found) == len(wanted):
                     break
-                if id(rec.item) in wanted:
-                    found[id(rec.item)] = rec
+                if id(record.item) in wanted:
+                    found[id(record.item)] = record
         self.counters["redelivered"] += len(items)
         if acc.sink is not None:
             for item in items:

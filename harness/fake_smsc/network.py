@@ -16,6 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 
 from smsdk import numbers as _numbers
+from smsdk.msgid import EmppMsgId
 
 from .config import NetworkConfig, check_stat
 from .items import ReceivedMessage
@@ -101,7 +102,7 @@ class PendingConcat:
     udh16: bool
     total: int
     first_at: float
-    parts: dict[int, tuple[str, str, object, str]] = field(default_factory=dict)
+    parts: dict[int, tuple[str, str, EmppMsgId, str]] = field(default_factory=dict)
     reason: str = ""  # set when given up ("superseded", "retention")
 
 
@@ -115,7 +116,8 @@ class Handset:
     def __init__(self, number: str) -> None:
         self.number = number
         self.messages: list[ReceivedMessage] = []
-        self.pending: dict[tuple[str, int, bool], PendingConcat] = {}
+        # (account, UDH reference, 16-bit reference?) -> the parts so far
+        self.pending: dict[tuple[str, int | None, bool], PendingConcat] = {}
         self.incomplete: list[PendingConcat] = []
         self.billing = 0
 

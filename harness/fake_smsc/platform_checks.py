@@ -101,7 +101,7 @@ def _submit_fields(pdu: Any) -> tuple[tuple[str, ...], bytes, str, int, int, str
     )
 
 
-class _Memo(dict):  # type: ignore[type-arg]
+class _Memo(dict):
     """``self[key]`` is ``make(key)``, made on first use and shared afterwards (a plain dict
     lookup on the hot path; at most 4096 keys are kept, later ones are made each time)."""
 

@@ -119,8 +119,8 @@ class Retention(PlatformPart):
             self._purge_offline(acc, now)
         if self._dup:
             limit = now - self.config.duplicate_window
-            for key in [k for k, t in self._dup.items() if t <= limit]:
-                del self._dup[key]
+            for dup_key in [k for k, t in self._dup.items() if t <= limit]:
+                del self._dup[dup_key]
 
     def sizes(self) -> dict[str, int]:
         """How much the model holds (to check that memory stays bounded)."""

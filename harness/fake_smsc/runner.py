@@ -199,9 +199,7 @@ class FakeSmsc:
         self.platform.close()
         if isinstance(self.clock, SimulatedClock):
             self.clock.stop_autorun()
-        d = defer.DeferredList(waits, consumeErrors=True)
-        d.addCallback(lambda _: self._stop_pool())
-        return d
+        return defer.DeferredList(waits, consumeErrors=True).addCallback(lambda _: self._stop_pool())
 
     def _stop_pool(self) -> None:
         pool, self._own_pool = self._own_pool, None
@@ -364,7 +362,12 @@ class FakeSmsc:
     def wait(self, d: defer.Deferred[Any], timeout: float = 10.0) -> Any:
         """Turn the reactor until ``d`` fires; return its result or raise its failure."""
         box: list[Any] = []
-        d.addBoth(lambda r: box.append(r) or r)
+
+        def keep(r: Any) -> Any:
+            box.append(r)
+            return r
+
+        d.addBoth(keep)
         self.run_until(lambda: box, timeout, what="a Deferred")
         result = box[0]
         from twisted.python.failure import Failure

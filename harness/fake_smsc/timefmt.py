@@ -33,7 +33,7 @@ class WallClock:
         self.epoch = float(epoch) if epoch is not None else wall_time() - clock.now()
 
     def seconds(self) -> float:
-        return self.source.now()  # type: ignore[no-any-return]
+        return self.source.now()
 
     def unix(self, t: float | None = None) -> float:
         return self.epoch + (self.source.now() if t is None else t)

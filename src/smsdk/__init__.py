@@ -6,6 +6,8 @@ False when the pure-Python twins are (``SMSDK_NO_EXTENSIONS=1``, or no compiled 
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 from smsdk import codec as _codec_mod
 from smsdk import msgid as _msgid_mod
 from smsdk import text as _text_mod
@@ -16,12 +18,17 @@ COMPILED: bool = _codec_mod.COMPILED and _text_mod.COMPILED and _msgid_mod.COMPI
 
 __all__ = ["COMPILED", "Client", "__version__"]
 
+if TYPE_CHECKING:
+    # A type checker sees the class itself (so smsdk.Client is not Any) and no module
+    # __getattr__ (so a misspelt smsdk.<name> is an error).
+    from smsdk.client import Client
+else:
 
-def __getattr__(name: str):
-    # Imported lazily so that ``import smsdk`` stays light and installs no Twisted reactor
-    # (an asyncio program must install the asyncio reactor first).
-    if name == "Client":
-        from smsdk.client import Client
+    def __getattr__(name: str) -> object:
+        # Imported lazily so that ``import smsdk`` stays light and installs no Twisted
+        # reactor (an asyncio program must install the asyncio reactor first).
+        if name == "Client":
+            from smsdk.client import Client
 
-        return Client
-    raise AttributeError(f"module 'smsdk' has no attribute {name!r}")
+            return Client
+        raise AttributeError(f"module 'smsdk' has no attribute {name!r}")

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import inspect as _inspect
 import struct as _struct
+from typing import Any
 
 from smsdk import _layouts as _L
 from smsdk._authenticator import (
@@ -117,6 +118,7 @@ class _Record:
     """Immutable value object whose attribute values live in one tuple, in ``_fields`` order."""
 
     __slots__ = ("_v",)
+    _v: tuple[Any, ...]  # the slot (declared for type checkers)
     _fields: tuple[str, ...] = ()
     _defaults: tuple = ()
     _types: tuple[int, ...] = ()
@@ -182,7 +184,7 @@ class _Record:
         return type(self)(**kwargs)
 
 
-_set_v = _Record._v.__set__
+_set_v = _Record.__dict__["_v"].__set__  # the slot's descriptor
 
 
 def _has_v(obj) -> bool:
@@ -229,7 +231,8 @@ def _make_class(tid: int, spec: _L.RecordSpec) -> type:
     return type(spec.name, (_Record,), ns)
 
 
-_CLASSES: list[type] = [_make_class(i, s) for i, s in enumerate(_L.RECORDS)]
+# made at run time from the table: typed Any here, described by codec.pyi
+_CLASSES: list[Any] = [_make_class(i, s) for i, s in enumerate(_L.RECORDS)]
 (
     Connect,
     ConnectResp,
@@ -268,7 +271,7 @@ Deliver.report = property(_report)
 PDU_CLASSES: tuple[type, ...] = tuple(c for c in _CLASSES if c is not StatusReport)
 
 
-def build_connect(source_addr: str, password: str | bytes, timestamp, dialect) -> Connect:
+def build_connect(source_addr: str, password: str | bytes, timestamp, dialect) -> _Pdu:
     """A ready CONNECT: authenticator computed, version of the dialect (0x10/0x20/0x30).
 
     ``timestamp`` is the MMDDhhmmss integer or a datetime in China time.
@@ -313,7 +316,8 @@ class _Plan:
         self.prefix_kinds = tuple(kinds)
         self.fixed = _L.fixed_size(fields)
         self.absent = _L.absent_fields(dialect, spec.name)
-        self.report = None
+        # the status report's plan, for a record that may carry one (set after all plans)
+        self.report: Any = None
         self.rd_index = index.get(_L.REPORT_FLAG_ATTR, -1)
 
 
@@ -697,7 +701,7 @@ class FrameDecoder:
         out: list = []
         n = len(buf)
         pos = 0
-        err = None
+        err: ProtocolError | None = None
         d = self._dialect
         limit = self._max
         while n - pos >= 4:

@@ -28,6 +28,14 @@ class Limits:
     """
 
     __slots__ = _c.LIMIT_FIELDS
+    # declared for type checkers; the slots are set through object.__setattr__
+    cut: int
+    single_max: int
+    single_max_ascii: int
+    part_chars: int
+    part_chars_16: int
+    max_parts: int
+    signature_max: int
 
     def __init__(
         self,
@@ -110,6 +118,13 @@ class Part:
     (the UDH total and index; 1/1 without UDH).  Immutable."""
 
     __slots__ = ("msg_fmt", "tp_udhi", "content", "text", "pk_total", "pk_number")
+    # declared for type checkers; the slots are set through object.__setattr__
+    msg_fmt: int
+    tp_udhi: int
+    content: bytes
+    text: str
+    pk_total: int
+    pk_number: int
 
     def __init__(self, msg_fmt, tp_udhi, content, text, pk_total, pk_number):
         _setattr(self, "msg_fmt", int(msg_fmt))
@@ -166,6 +181,15 @@ class Plan:
 
     __slots__ = ("parts", "text", "signature", "mode", "chars", "signature_chars",
                  "_encoding", "_received")
+    # declared for type checkers; the slots are set through object.__setattr__
+    parts: tuple[Part, ...]
+    text: str
+    signature: str
+    mode: str
+    chars: int
+    signature_chars: int
+    _encoding: str | None
+    _received: tuple[str, ...] | None
 
     def __init__(self, parts, text, signature, mode, chars, signature_chars):
         _setattr(self, "parts", tuple(parts))
@@ -410,7 +434,11 @@ def plan(text, *, signature="", mode="concat", limits=DEFAULT_LIMITS, udh_refere
     parts = []
     a = 0
     for b in bounds[1:]:
-        ptext = data[2 * a : 2 * b].decode("utf-16-be") if astral else text[a:b]
+        if astral:
+            assert data is not None  # astral text is not ASCII, so it was encoded above
+            ptext = data[2 * a : 2 * b].decode("utf-16-be")
+        else:
+            ptext = text[a:b]
         fmt, content = _encode_one(ptext)
         parts.append(_new_part(fmt, 0, content, ptext, 1, 1))
         a = b

@@ -59,17 +59,19 @@ def check_limits(values: dict[str, object]) -> tuple[int, ...]:
     Raises TypeError for a non-int and PlanError for a value that makes no sense (a part
     that cannot hold its UDH in 140 bytes, a signature that leaves no room for text, ...).
     """
+    ints: dict[str, int] = {}
     for name in LIMIT_FIELDS:
         v = values[name]
         if type(v) is bool or not isinstance(v, int):
             raise TypeError(f"Limits.{name} must be an int, not {type(v).__name__}")
-    cut = values["cut"]
-    single_max = values["single_max"]
-    single_max_ascii = values["single_max_ascii"]
-    part_chars = values["part_chars"]
-    part_chars_16 = values["part_chars_16"]
-    max_parts = values["max_parts"]
-    signature_max = values["signature_max"]
+        ints[name] = v
+    cut = ints["cut"]
+    single_max = ints["single_max"]
+    single_max_ascii = ints["single_max_ascii"]
+    part_chars = ints["part_chars"]
+    part_chars_16 = ints["part_chars_16"]
+    max_parts = ints["max_parts"]
+    signature_max = ints["signature_max"]
     half = MAX_CONTENT // 2
     if not 2 <= single_max <= half:
         raise PlanError(
@@ -110,7 +112,7 @@ def check_limits(values: dict[str, object]) -> tuple[int, ...]:
             f"Limits.cut={cut} + signature_max={signature_max} exceeds single_max={single_max}: "
             "a cut-sized piece plus the signature must fit in one SMS"
         )
-    return tuple(values[name] for name in LIMIT_FIELDS)
+    return tuple(ints[name] for name in LIMIT_FIELDS)
 
 
 # ---------------------------------------------------------------------------------------

@@ -100,7 +100,12 @@ async def _send(reactor: Any, job: SendJob, *, as_json: bool) -> int:
 
     progress = _Progress(submission, reactor) if job.progress else None
     done: defer.Deferred[Any] = defer.Deferred()
-    submission.add_done_callback(lambda _: done.called or done.callback(None))
+
+    def finished(_: Any) -> None:
+        if not done.called:
+            done.callback(None)
+
+    submission.add_done_callback(finished)
     try:
         await done.addTimeout(job.wait, reactor)
     except defer.TimeoutError:

@@ -177,6 +177,7 @@ class Client:
         self.account = account
         self._password = password
         if endpoint is None:
+            assert host is not None  # checked above
             endpoint = HostnameEndpoint(reactor, host, port)
         self._endpoint = _RecordingEndpoint(endpoint, self)
         self.session_settings = session_settings or SessionSettings()

@@ -51,6 +51,7 @@ async def _run(reactor: Any, console: Any) -> int:
         f"fake 企信通 platform on {fake.host}:{fake.port}: account {account.id}, signature "
         f"{account.signature}, blacklist {', '.join(sorted(ent.blacklist))}, "
         f"China Unicom service {'on' if ent.unicom else 'off'}")
+    assert fake.port is not None  # started with port=0: it listens
     client = Client(fake.host, fake.port, account=account.id, password=account.password,
                     signature=account.signature, reactor=reactor,
                     dispatch_settings=DispatchSettings(rate=platform.account(account.id).bucket.rate,

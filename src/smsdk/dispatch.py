@@ -559,7 +559,9 @@ class Dispatcher:
                 self._expiries.append((now + self.settings.report_timeout, recipient))
             if self._early_reports:
                 for candidate in (key, alias):
-                    early = self._early_reports.pop(candidate, None) if candidate is not None else None
+                    if candidate is None:
+                        continue
+                    early = self._early_reports.pop(candidate, None)
                     if early is not None:
                         self._on_matched_report(candidate, early[1])
                         break
@@ -714,12 +716,12 @@ def check_submit_fields(dialect: Dialect, *, src_id: str | None = None, service_
                         src_id_name: str = "src_id") -> None:
     """Refuse a Src_Id / Service_Id that could never be put in a SUBMIT of ``dialect``
     (ValueError naming the argument): wrong width, not digits, not encodable."""
-    for name, fields in ((src_id_name, {"src_id": src_id}), ("service_id", {"service_id": service_id})):
-        value = next(iter(fields.values()))
+    for name, attr, value in ((src_id_name, "src_id", src_id), ("service_id", "service_id", service_id)):
         if value is None:
             continue
         if not isinstance(value, str):
             raise TypeError(f"{name} must be str, not {type(value).__name__}")
+        fields: dict[str, Any] = {attr: value}  # one keyword of Submit
         try:
             codec.encode(codec.Submit(dest_terminal_id=("13800138000",), msg_content=b"x", **fields), 1, dialect)
         except ValueError as exc:

@@ -38,7 +38,7 @@ The SDK's session events and the fake platform's records are made with it.
 from __future__ import annotations
 
 import dataclasses
-from typing import Any, TypeVar
+from typing import Any, TypeVar, dataclass_transform
 
 __all__ = ["frozen"]
 
@@ -48,8 +48,17 @@ _T = TypeVar("_T")
 _TWIN_FROM = 4
 
 
+# Type checkers treat a @frozen class as the frozen dataclass it is (fields, __init__, no
+# assignment); at run time the decorator only records these parameters.
+@dataclass_transform(frozen_default=True)
 def frozen(cls: type[_T]) -> type[_T]:
     """``@dataclass(frozen=True, slots=True)`` that is cheaper to make (see the module)."""
+    made: type[_T] = _make(cls)
+    return made
+
+
+def _make(cls: Any) -> Any:
+    # untyped inside: the class is rebuilt and patched in ways no type describes
     cls = dataclasses.dataclass(frozen=True, slots=True)(cls)
     if hasattr(cls, "__post_init__"):
         raise TypeError(f"{cls.__name__}: @frozen takes no __post_init__")
@@ -92,21 +101,21 @@ def frozen(cls: type[_T]) -> type[_T]:
     exec(source, namespace)  # noqa: S102 - generated from the field names only
     _install(cls, "__new__", namespace["__new__"])
     # object.__init__ takes the arguments quietly because the class has its own __new__
-    del cls.__init__  # type: ignore[misc]
+    del cls.__init__
 
     def __reduce__(self: Any) -> tuple[Any, ...]:
         # made again through __new__ (copy, deepcopy and pickle alike)
         return (type(self), tuple([getattr(self, n) for n in names]))
 
     __reduce__.__qualname__ = f"{cls.__qualname__}.__reduce__"
-    cls.__reduce__ = __reduce__  # type: ignore[assignment,method-assign]
+    cls.__reduce__ = __reduce__
     return cls
 
 
 def _install(cls: type, name: str, fn: Any) -> None:
     """Put the generated ``__init__`` / ``__new__`` on ``cls``, with the dataclass
     ``__init__``'s annotations and doc (``inspect.signature`` shows the same thing)."""
-    init = cls.__init__
+    init = getattr(cls, "__init__")  # the dataclass's own, read off the class
     fn.__qualname__ = f"{cls.__qualname__}.{name}"
     fn.__annotations__ = dict(init.__annotations__)
     fn.__doc__ = init.__doc__

@@ -64,11 +64,8 @@ class EmppMsgId:
     _value: int
 
     def __new__(cls, raw: bytes | bytearray | memoryview | str) -> EmppMsgId:
-        if isinstance(raw, str):
-            raw = _empp_from_hex(raw)
-        else:
-            raw = _empp_raw(raw)
-        return _new_empp(cls, raw, _empp_value(raw))
+        data = _empp_from_hex(raw) if isinstance(raw, str) else _empp_raw(raw)
+        return _new_empp(cls, data, _empp_value(data))
 
     # ---------------------------------------------------------------- constructors
 
@@ -212,8 +209,9 @@ class EmppMsgId:
     __delattr__ = _immutable
 
 
-_set_empp_raw = EmppMsgId._raw.__set__  # type: ignore[attr-defined]
-_set_empp_value = EmppMsgId._value.__set__  # type: ignore[attr-defined]
+# the slots' descriptors (read from the class dict: the annotations above hide them from mypy)
+_set_empp_raw = EmppMsgId.__dict__["_raw"].__set__
+_set_empp_value = EmppMsgId.__dict__["_value"].__set__
 
 
 def _new_empp(cls: type[EmppMsgId], raw: bytes, value: int) -> EmppMsgId:
@@ -392,7 +390,7 @@ class CmppMsgId:
     __delattr__ = _immutable
 
 
-_set_cmpp_value = CmppMsgId._value.__set__  # type: ignore[attr-defined]
+_set_cmpp_value = CmppMsgId.__dict__["_value"].__set__  # the slot's descriptor
 
 
 def _new_cmpp(cls: type[CmppMsgId], value: int) -> CmppMsgId:

@@ -702,7 +702,7 @@ class Session:
         return events
 
     def _abandon_all(self) -> list[Event]:
-        abandoned = [RequestAbandoned(e.sequence_id, e.request, e.tag, True) for e in self._in_flight.values()]
+        abandoned: list[Event] = [RequestAbandoned(e.sequence_id, e.request, e.tag, True) for e in self._in_flight.values()]
         self._in_flight.clear()
         return abandoned
 

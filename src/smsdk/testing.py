@@ -22,6 +22,7 @@ from typing import Any
 from twisted.internet import defer
 from twisted.internet.error import ConnectionRefusedError
 from twisted.internet.interfaces import IProtocol, IReactorTime, IStreamClientEndpoint
+from twisted.internet.address import IPv4Address
 from twisted.internet.protocol import Factory
 from twisted.test import iosim
 from zope.interface import implementer
@@ -201,8 +202,11 @@ def main(argv: list[str] | None = None) -> None:  # pragma: no cover - manual to
     parser.add_argument("--dialect", default="empp", choices=["empp", "cmpp2", "cmpp3"])
     args = parser.parse_args(argv)
     server = MinimalServer(password=args.password, dialect=Dialect[args.dialect.upper()], reactor=reactor)
-    port = reactor.listenTCP(args.port, server.factory(), interface="127.0.0.1")
-    print(f"minimal {args.dialect} server on 127.0.0.1:{port.getHost().port}", flush=True)
+    # any Factory serves; Twisted's annotation asks for a ServerFactory
+    port = reactor.listenTCP(args.port, server.factory(), interface="127.0.0.1")  # type: ignore[arg-type]
+    address = port.getHost()
+    assert isinstance(address, IPv4Address)
+    print(f"minimal {args.dialect} server on 127.0.0.1:{address.port}", flush=True)
     reactor.run()
 
 

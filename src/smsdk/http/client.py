@@ -42,8 +42,11 @@ from smsdk.http.pipeline import HttpJob, HttpPipeline, HttpSubmission
 
 log = logging.getLogger("smsdk.http")
 
+_NotTransmitted: type[Exception]
 try:  # the request never reached the server: safe to send again
-    from twisted.web._newclient import RequestTransmissionFailed as _NotTransmitted
+    from twisted.web._newclient import RequestTransmissionFailed
+
+    _NotTransmitted = RequestTransmissionFailed
 except ImportError:  # pragma: no cover
     _NotTransmitted = ConnectError
 _NOT_SENT = (ConnectError, DNSLookupError, _NotTransmitted)
@@ -280,10 +283,10 @@ class HttpClient:
             if failure.check(*_NOT_SENT):
                 log.warning("%s: not sent (%s); retrying", C.SEND_PATH, failure.getErrorMessage())
                 self.pipeline.on_not_sent(job, failure.getErrorMessage(), now)
-            elif failure.check(C.HttpStatusError) and 400 <= failure.value.status < 500:
+            elif isinstance(failure.value, C.HttpStatusError) and 400 <= failure.value.status < 500:
                 self.pipeline.on_failed(job, f"HTTP{failure.value.status}", failure.value)
             else:
-                reason = failure.getErrorMessage() or failure.type.__name__
+                reason = failure.getErrorMessage() or type(failure.value).__name__
                 log.warning("%s: answer lost (%s)", C.SEND_PATH, reason)
                 self.pipeline.on_lost(job, reason, now)
 

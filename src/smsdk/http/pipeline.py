@@ -29,7 +29,7 @@ from collections import OrderedDict, deque
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from smsdk import numbers
 from smsdk.codes import SubmitOutcome, describe_stat
@@ -99,7 +99,12 @@ class HttpSubmission(Submission):
         from twisted.internet.defer import Deferred
 
         waiter: Deferred[HttpSubmission] = Deferred()
-        self.add_submitted_callback(lambda submission: waiter.called or waiter.callback(submission))
+
+        def fire(submission: HttpSubmission) -> None:
+            if not waiter.called:
+                waiter.callback(submission)
+
+        self.add_submitted_callback(fire)
         return waiter
 
     def _chunk_answered(self) -> None:
@@ -148,14 +153,26 @@ class HttpJob:
 class HttpPipeline:
     """Sans-IO: the transport pops ready jobs, sends them, and feeds back the answers."""
 
-    # The parts that do not depend on what a job is are the EMPP pipeline's own.
-    tracked = Dispatcher.tracked          # recipients with no final word yet
-    queued = Dispatcher.queued
-    pop_ready = Dispatcher.pop_ready      # the next job if the bucket allows it now (tokens taken)
-    next_deadline = Dispatcher.next_deadline  # when on_timer must run for report expiry
-    on_timer = Dispatcher.on_timer        # expire recipients with no report within report_timeout
-    _trim_early = Dispatcher._trim_early
-    _back_off = Dispatcher._on_busy       # 10005 / no answer: back off, doubling once per round
+    # The parts that do not depend on what a job is are the EMPP pipeline's own.  A type
+    # checker sees them with this pipeline's types (the functions are duck-typed on self).
+    if TYPE_CHECKING:
+        @property
+        def tracked(self) -> int: ...
+        @property
+        def queued(self) -> int: ...
+        def pop_ready(self, now: float) -> HttpJob | None: ...
+        def next_deadline(self) -> float | None: ...
+        def on_timer(self, now: float) -> None: ...
+        def _trim_early(self, now: float) -> None: ...
+        def _back_off(self, job: HttpJob, now: float) -> None: ...
+    else:
+        tracked = Dispatcher.tracked          # recipients with no final word yet
+        queued = Dispatcher.queued
+        pop_ready = Dispatcher.pop_ready      # the next job if the bucket allows it now (tokens taken)
+        next_deadline = Dispatcher.next_deadline  # when on_timer must run for report expiry
+        on_timer = Dispatcher.on_timer        # expire recipients with no report within report_timeout
+        _trim_early = Dispatcher._trim_early
+        _back_off = Dispatcher._on_busy       # 10005 / no answer: back off, doubling once per round
 
     def __init__(self, settings: DispatchSettings | None = None, *, now: float = 0.0,
                  rng: random.Random | None = None, charset: str = "auto") -> None:

@@ -159,7 +159,7 @@ class _Poller:
             log.warning("%s", failure.getErrorMessage())
             delay = self.catch_up_interval
         else:
-            log.warning("%s: %s", self.path, failure.getErrorMessage() or failure.type.__name__)
+            log.warning("%s: %s", self.path, failure.getErrorMessage() or type(failure.value).__name__)
             delay = self.catch_up_interval
         self._on_error(failure)
         self._schedule(delay)
@@ -247,7 +247,7 @@ class ReportPoller(_Poller):
         return d.addCallback(got)
 
     def _on_error(self, failure: Failure) -> None:
-        if failure.check(C.HttpRefused) and failure.value.code == C.BAD_PARAMETER and self._pending:
+        if isinstance(failure.value, C.HttpRefused) and failure.value.code == C.BAD_PARAMETER and self._pending:
             self._refusals += 1
             if self._refusals >= self.max_refusals:
                 start, end = self._pending
