@@ -347,3 +347,99 @@ def test_send_takes_a_checked_recipient_list_as_it_is():
     assert sub.outcomes["12345"].state.value == "rejected"
     with pytest.raises(TypeError, match="to must be a list"):
         d.add("hi", "13800000001", now=0.0)
+
+
+# -- reports that reach a later session -------------------------------------------------------
+
+
+def _accepted_before_a_crash(rig, n=12):
+    """A campaign whose every recipient was accepted, no report yet, then the process dies."""
+    rig.server.report_stat = lambda number: None  # the reports come later
+    c = rig.outbox.create("hi", numbers(n))
+    rig.outbox.start(rig.client(), c.id)
+    rig.run(1.0)
+    rig.crash()
+    rows = rig.outbox.recipients(c.id)
+    assert {r.state for r in rows} == {"accepted"} and all(r.msg_ids for r in rows)
+    return c, rows
+
+
+def test_reports_after_a_crash_resolve_rows_accepted_before_it(rig):
+    c, rows = _accepted_before_a_crash(rig)
+    other = rig.outbox.create("next", numbers(3, base=500))  # any later session will do
+    rig.server.report_stat = lambda number: "DELIVRD"
+    client = rig.client()
+    run = rig.outbox.start(client, other.id)
+    # the platform's offline queue / late reports: Msg_Ids this client never saw
+    stats = ["DELIVRD"] * (len(rows) - 3) + ["UNDELIV", "EXPIRED", "DELIVRD"]
+    for row, stat in zip(rows, stats):
+        rig.server.send_report(bytes.fromhex(row.msg_ids[0]), row.number, stat)
+    rig.server.send_report(b"\x99" * 10, "13800000000")  # matches nothing anywhere
+    rig.run(1.0)
+    assert run.done.called
+    got = {r.number: (r.state, r.status) for r in rig.outbox.recipients(c.id)}
+    assert got[rows[-3].number] == ("failed", "UNDELIV")
+    assert got[rows[-2].number] == ("expired", "EXPIRED")
+    assert [got[r.number][0] for r in rows].count("delivered") == len(rows) - 2
+    late = rig.outbox.listen_reports(client)
+    assert (late.matched, late.unknown, late.awaiting) == (len(rows), 1, 0)
+    assert len(client.unmatched_reports) == len(rows) + 1  # still listed by the client
+    assert rig.outbox.campaign(c.id).state == "sent"
+
+
+def test_reports_before_the_continue_starts_are_kept_and_old_rows_expire(rig):
+    c, rows = _accepted_before_a_crash(rig)
+    client = rig.client()  # logged in; nobody listening to the outbox yet
+    late = rig.outbox.listen_reports(client)
+    rig.server.send_report(bytes.fromhex(rows[0].msg_ids[0]), rows[0].number, "DELIVRD")
+    rig.run(1.0)
+    assert rig.outbox.recipients(c.id)[0].state == "delivered" and late.awaiting == len(rows) - 1
+    late.close()
+    rig.server.send_report(bytes.fromhex(rows[1].msg_ids[0]), rows[1].number, "DELIVRD")
+    rig.run(1.0)
+    assert rig.outbox.recipients(c.id)[1].state == "accepted"  # closed: no longer listening
+    # 49 h later with no report: the next session expires them
+    rig.clock.advance(49 * 3600.0 + 1)
+    later = rig.outbox.listen_reports(rig.client())
+    assert later.expired == len(rows) - 1
+    assert {r.state for r in rig.outbox.recipients(c.id)[1:]} == {"expired"}
+
+
+def test_a_multipart_row_is_delivered_when_every_part_is(rig):
+    rig.server.report_stat = lambda number: None
+    c = rig.outbox.create("长" * 150, numbers(1))  # three parts
+    rig.outbox.start(rig.client(), c.id)
+    rig.run(1.0)
+    rig.crash()
+    (row,) = rig.outbox.recipients(c.id)
+    assert row.state == "accepted" and len(row.msg_ids) == 3
+    rig.outbox.listen_reports(rig.client())
+    for shown in row.msg_ids[:2]:
+        rig.server.send_report(bytes.fromhex(shown), row.number)
+    rig.run(1.0)
+    assert rig.outbox.recipients(c.id)[0].state == "accepted"
+    rig.server.send_report(bytes.fromhex(row.msg_ids[2]), row.number)
+    rig.run(1.0)
+    assert rig.outbox.recipients(c.id)[0].state == "delivered"
+
+
+def test_unmatched_report_handlers(rig):
+    client = rig.client()
+    seen, broken = [], []
+
+    def bad(report):
+        broken.append(report)
+        raise RuntimeError("boom")
+
+    remove = client.add_unmatched_report_handler(seen.append)
+    client.add_unmatched_report_handler(bad)
+    rig.server.send_report(b"\x42" * 10, "13800000000", "UNDELIV")
+    rig.run()
+    assert len(seen) == 1 and seen[0].stat == "UNDELIV" and len(broken) == 1  # logged, not raised
+    remove()
+    remove()
+    rig.server.send_report(b"\x43" * 10, "13800000000")
+    rig.run()
+    assert len(seen) == 1 and len(broken) == 2
+    with pytest.raises(TypeError, match="callable"):
+        client.add_unmatched_report_handler(42)

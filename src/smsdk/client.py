@@ -198,6 +198,7 @@ class Client:
         self.last_connect_error: BaseException | None = None  # why the last TCP connect failed
         self.mo_inbox: deque[MoMessage] = deque(maxlen=10_000)
         self.unmatched_reports: deque[Any] = deque(maxlen=10_000)
+        self._unmatched_handlers: list[Callable[[Any], Any]] = []
         self.kicked_other_session = 0
         self.login_error: LoginError | None = None
         self._retry_policy = retry_policy or backoffPolicy(initialDelay=1.0, maxDelay=60.0)
@@ -330,6 +331,25 @@ class Client:
         self._pump()
         return submission
 
+    def add_unmatched_report_handler(self, handler: Callable[[Any], Any]) -> Callable[[], None]:
+        """Call ``handler(report)`` (a ``StatusReport``) for every status report that
+        matches no submission this client knows: reports of an earlier process (the
+        platform's offline queue after a login, FAQ-3.1.5, or late ones up to 48 h after the
+        SUBMIT), or one that came before its SUBMIT_RESP (the client may still match that one
+        when the response comes).  Register it before :meth:`start` so that the offline
+        reports sent right after the login are not missed.  Any number of handlers, called
+        in order after ``on_report``; an exception in one is logged, never raised into the
+        connection.  Returns a function that removes the handler."""
+        if not callable(handler):
+            raise TypeError(f"handler must be callable, not {type(handler).__name__}")
+        self._unmatched_handlers.append(handler)
+
+        def remove() -> None:
+            if handler in self._unmatched_handlers:
+                self._unmatched_handlers.remove(handler)
+
+        return remove
+
     def change_password(self, old: str, new: str) -> defer.Deferred[Any]:
         """EMPP CHANGEPASS; fires with the CHANGEPASS_RESP."""
         proto = self._protocol
@@ -456,6 +476,11 @@ class Client:
                 self.unmatched_reports.append(pdu.report)
                 if self._on_report is not None:
                     self._on_report(pdu.report)
+                for handler in list(self._unmatched_handlers):
+                    try:
+                        handler(pdu.report)
+                    except Exception:
+                        log.exception("an unmatched-report handler failed")
             return
         message = self._reassembler.feed(
             (pdu.src_terminal_id, pdu.dest_id), pdu.msg_content,

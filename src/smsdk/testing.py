@@ -87,6 +87,19 @@ class MinimalServer:
                 session.accept(event.sequence_id, password=self.password, status=status, now=now)
         # (the protocol writes what was queued once this returns)
 
+    def send_report(self, msg_id: bytes, number: str, stat: str = "DELIVRD") -> None:
+        """Send a status report for ``msg_id`` (as the SUBMIT_RESP gave it) on the newest
+        connection: a late report, or one the platform kept while nobody was logged in."""
+        proto = next(p for p in reversed(self.protocols) if p.session is not None)
+        assert proto.session is not None
+        report = codec.StatusReport(msg_id=msg_id, stat=stat, submit_time="2611221200",
+                                    done_time="2611221200", dest_terminal_id=number, smsc_sequence=0)
+        deliver = codec.Deliver(msg_id=self._raw(self._next_id), dest_id="", registered_delivery=1,
+                                src_terminal_id=number, msg_content=report)
+        self._next_id += 1
+        proto.session.send(deliver, self.reactor.seconds(), await_response=False)
+        proto.flush()
+
     def _on_submit(self, session: Session, event: RequestReceived, now: float) -> None:
         pdu = event.pdu
         self.submits.append(pdu)

@@ -49,7 +49,9 @@ from typing import Any
 from smsdk import numbers as _numbers
 from smsdk import text as _text
 from smsdk.china_time import CHINA
-from smsdk.dispatch import Outcome, OutcomeState, Submission
+from smsdk._layouts import Dialect
+from smsdk.codes import describe_stat
+from smsdk.dispatch import DELIVERED_STAT, Outcome, OutcomeState, Submission
 from smsdk.workspace.store import Workspace, WorkspaceError, component
 
 # -- schema -----------------------------------------------------------------------------------
@@ -88,6 +90,12 @@ COMPONENT = component(
         updated     REAL NOT NULL
     );
     CREATE INDEX campaigns_dispatched ON campaigns (dispatched);
+    """,
+    # Rows awaiting a status report, for matching reports that reach a later session (see
+    # LateReports).  Partial: a row enters it when stored 'accepted' and leaves it with its
+    # outcome; a row whose answer and report are written in the same batch never enters it.
+    """
+    CREATE INDEX campaign_recipients_awaiting ON campaign_recipients (id) WHERE state = 'accepted';
     """,
 )
 
@@ -204,6 +212,7 @@ class Outbox:
         self.host = socket.gethostname()
         self._pid_alive = pid_alive or _pid_alive
         self._running: set[int] = set()  # campaigns run by this Outbox object
+        self._late: dict[int, LateReports] = {}  # id(client) -> its listener
 
     # -- creating ----------------------------------------------------------------------------
 
@@ -419,6 +428,7 @@ class Outbox:
                 db.execute("UPDATE campaign_recipients SET possible_duplicate = 1, updated = ? "
                            "WHERE id BETWEEN ? AND ? AND state = 'submitted'", (now, first, last))
         self._running.add(campaign_id)
+        self.listen_reports(client, flush_interval=flush_interval)  # (reports of earlier sessions)
         try:
             # (stored checked and normalised: the client need not check them again)
             to = _numbers.Recipients(tuple(r[1] for r in rows), (), ())
@@ -428,6 +438,19 @@ class Outbox:
             raise
         run.started()
         return run
+
+    def listen_reports(self, client: Any, *, flush_interval: float = 0.5) -> LateReports:
+        """Match the status reports ``client`` cannot match itself (rows accepted by an
+        earlier session: offline reports after the login, late ones) to their rows and write
+        their outcomes (see :class:`LateReports`).  Call it before ``client.start()``; once
+        per client (a second call returns the same listener).  ``close()`` it when done."""
+        if not (isinstance(flush_interval, (int, float)) and flush_interval > 0):
+            raise ValueError(f"flush_interval must be a positive number of seconds, got {flush_interval!r}")
+        late = self._late.get(id(client))
+        if late is None or late.client is not client:
+            late = LateReports(self, client, flush_interval)
+            self._late[id(client)] = late
+        return late
 
     def check_startable(self, campaign_id: int, *, resend_unknown: bool = False) -> Campaign:
         """What :meth:`start` checks before sending (CampaignError if it would refuse), so
@@ -652,6 +675,182 @@ class CampaignRun:
         self.outbox._release(self.campaign.id)
         if not self.done.called:
             self.done.callback(self)
+
+
+class LateReports:
+    """Status reports that reach a later session: rows stored ``accepted`` (awaiting a
+    report) whose Msg_Ids the live client does not know, because they were accepted by an
+    earlier process (killed, stopped, or ended before the report came).  The platform keeps
+    undelivered reports for the account and sends them after its next login (FAQ-3.1.5),
+    and a report may come up to 48 h after its SUBMIT; this matches each one to its row by
+    Msg_Id and writes the outcome (``delivered``, ``failed`` or ``expired``).
+
+    Made by :meth:`Outbox.listen_reports` (before ``client.start()``, so that the offline
+    reports right after the login are not missed; :meth:`Outbox.start` does it too).  The
+    Msg_Ids of the awaiting rows of the client's account (and of campaigns stored without
+    one) are read once, through a partial index, into a dict; a report that matches none is
+    kept until the next write, which first reads rows accepted since (by another process)
+    and tries it again; then it is dropped (``unknown``).  A multi-part row is ``delivered``
+    once every part is reported DELIVRD, ``failed``/``expired`` at the first part that is not.
+    Writes are batched like :class:`CampaignRun`'s: one transaction every ``flush_interval``
+    seconds while reports come.  A row still awaiting a report ``report_timeout`` seconds
+    after it was last written (the client's, 48 h + 1 h by default) becomes ``expired``.
+
+    A report the dead process had answered (DELIVER_RESP) but not yet written is not sent
+    again by the platform: its row stays ``accepted`` until it expires.
+
+    Counters: ``resolved`` rows given an outcome, ``matched`` reports matched, ``unknown``
+    reports that matched no row, ``expired`` rows expired, ``commits``.
+    """
+
+    def __init__(self, outbox: Outbox, client: Any, flush_interval: float) -> None:
+        self.outbox = outbox
+        self.client = client
+        self.reactor = client.reactor
+        self.flush_interval = flush_interval
+        self.account = str(getattr(client, "account", ""))
+        self.empp = getattr(client, "dialect", Dialect.EMPP) == Dialect.EMPP
+        settings = getattr(getattr(client, "dispatcher", None), "settings", None)
+        self.report_timeout = float(getattr(settings, "report_timeout", 49 * 3600.0))
+        self._by_key: dict[bytes, int] = {}          # Msg_Id (8 bytes) -> row id
+        self._parts: dict[int, list[bytes]] = {}     # row id -> keys still awaiting a report
+        self._deadlines: list[tuple[float, int]] = []  # (expiry, row id), ascending
+        self._high = 0  # highest row id read
+        self._misses: list[Any] = []
+        self._finals: list[tuple[str, str, str, int]] = []  # (state, status, detail, row id)
+        self._timer: Any = None
+        self._closed = False
+        self.resolved = 0
+        self.matched = 0
+        self.unknown = 0
+        self.expired = 0
+        self.commits = 0
+        self._load()
+        self._expire(self.reactor.seconds())
+        self._remove = client.add_unmatched_report_handler(self.on_report)
+        if self._finals:
+            self.flush()
+
+    @property
+    def awaiting(self) -> int:
+        """Rows of earlier sessions still awaiting a report."""
+        return len(self._parts)
+
+    def _key(self, shown: str) -> bytes | None:
+        """A Msg_Id as stored (Outcome.msg_ids: hex for EMPP, decimal for CMPP) → its 8-byte key."""
+        try:
+            return bytes.fromhex(shown)[:8] if self.empp else int(shown).to_bytes(8, "big")
+        except (ValueError, OverflowError):
+            return None
+
+    def _load(self) -> None:
+        """Read the awaiting rows above the highest row read so far (partial index)."""
+        rows = self.outbox.ws.db.execute(
+            "SELECT r.id, r.msg_ids, r.updated FROM campaign_recipients r "
+            "INDEXED BY campaign_recipients_awaiting "
+            "JOIN campaigns c ON c.id = r.campaign_id "
+            "WHERE r.state = 'accepted' AND r.id > ? AND c.account IN (?, '') ORDER BY r.id",
+            (self._high, self.account)).fetchall()
+        fresh = []
+        for row, shown, updated in rows:
+            self._high = max(self._high, row)
+            if row in self._parts:
+                continue
+            keys = [k for k in (self._key(s) for s in shown.split()) if k is not None]
+            if not keys:
+                continue
+            self._parts[row] = keys
+            for key in keys:
+                self._by_key[key] = row
+            fresh.append((updated + self.report_timeout, row))
+        if fresh:
+            self._deadlines = sorted(self._deadlines + fresh)
+
+    def on_report(self, report: Any) -> None:
+        """The client's unmatched-report handler."""
+        if self._closed:
+            return
+        if not self._match(report):
+            self._misses.append(report)
+            if len(self._misses) > 100_000:
+                del self._misses[0]
+                self.unknown += 1
+        if self._timer is None:
+            self._timer = self.reactor.callLater(self.flush_interval, self.flush)
+
+    def _match(self, report: Any) -> bool:
+        key = bytes(report.msg_id[:8])
+        row = self._by_key.pop(key, None)
+        if row is None:
+            return False
+        self.matched += 1
+        keys = self._parts.get(row)
+        if keys is None:
+            return True
+        stat = report.stat
+        if stat == DELIVERED_STAT:
+            if key in keys:
+                keys.remove(key)
+            if not keys:
+                self._resolve(row, "delivered", stat, "delivered (report received by a later session)")
+        elif stat == "EXPIRED":
+            self._resolve(row, "expired", stat, "the platform reported no delivery within 48 h")
+        else:
+            self._resolve(row, "failed", stat, describe_stat(stat))
+        return True
+
+    def _resolve(self, row: int, state: str, status: str, detail: str) -> None:
+        for key in self._parts.pop(row, ()):
+            self._by_key.pop(key, None)
+        self._finals.append((state, status, detail, row))
+        self.resolved += 1
+
+    def _expire(self, now: float) -> None:
+        deadlines = self._deadlines
+        done = 0
+        for deadline, row in deadlines:
+            if deadline > now:
+                break
+            done += 1
+            if row in self._parts:
+                self._resolve(row, "expired", "EXPIRED",
+                              f"no status report within {self.report_timeout / 3600:g} h")
+                self.expired += 1
+        if done:
+            del deadlines[:done]
+
+    def flush(self) -> None:
+        """Retry the reports that matched nothing against rows accepted since, expire what is
+        due, and write every outcome so far in one transaction."""
+        if self._timer is not None and self._timer.active():
+            self._timer.cancel()
+        self._timer = None
+        if self._misses:
+            misses, self._misses = self._misses, []
+            self._load()
+            for report in misses:
+                if not self._match(report):
+                    self.unknown += 1
+        self._expire(self.reactor.seconds())
+        finals, self._finals = self._finals, []
+        if not finals:
+            return
+        now = self.outbox.ws.now()
+        with self.outbox.ws.transaction() as db:
+            # (only rows still awaiting: a row another process resolved meanwhile keeps its outcome)
+            db.executemany("UPDATE campaign_recipients SET state = ?, status = ?, detail = ?, updated = ? "
+                           "WHERE id = ? AND state = 'accepted'",
+                           [(f[0], f[1], f[2], now, f[3]) for f in finals])
+        self.commits += 1
+
+    def close(self) -> None:
+        """Write what is left and stop listening (idempotent)."""
+        if self._closed:
+            return
+        self.flush()
+        self._closed = True
+        self._remove()
+        self.outbox._late.pop(id(self.client), None)
 
 
 _STATE_NAMES = {state: state.value for state in OutcomeState}
