@@ -42,9 +42,9 @@ NUMBERS = [f"139{i:08d}" for i in range(600)]
 
 
 class Platform:
-    def __init__(self, tmp: Path) -> None:
+    def __init__(self, tmp: Path, config_text: str = CONFIG) -> None:
         config = tmp / "fake.toml"
-        config.write_text(CONFIG, encoding="utf-8")
+        config.write_text(config_text, encoding="utf-8")
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "smsdk.cli", "fake-smsc", "--config", str(config), "--port", "0",
              "--no-http", "--control-port", "0", "--fault-proxy", "0", "--fault-seed", "1"],
@@ -160,3 +160,75 @@ def test_kill_9_mid_campaign_then_continue_loses_nobody_and_flags_every_duplicat
     assert twice, "the unknown ones were accepted before the crash: resending them doubles them"
     assert all(rows[n][1] for n in twice)  # every double is flagged: none resent unflagged
     assert twice <= unknown
+
+
+def wait_until(proc: subprocess.Popen, ready) -> None:
+    """Wait (on the process, no sleep) until ready() holds; the process must still run."""
+    for _ in range(3000):
+        try:
+            proc.wait(timeout=0.02)
+            break
+        except subprocess.TimeoutExpired:
+            pass
+        if ready():
+            break
+    assert proc.poll() is None, ("the campaign ended too early", proc.communicate())
+
+
+def test_reports_of_recipients_accepted_before_a_kill_reach_them_after_continue(tmp_path):
+    # reports come 4 s after the SUBMIT: none reaches the process before it is killed; the
+    # platform keeps them for the next login (FAQ-3.1.5) or sends them to it live
+    slow = CONFIG.replace("delay_min = 0.0\ndelay_max = 0.0", "delay_min = 4.0\ndelay_max = 4.0")
+    platform = Platform(tmp_path, slow)
+    try:
+        ws = tmp_path / "ws.sqlite3"
+        (tmp_path / "numbers.txt").write_text("\n".join(NUMBERS), encoding="utf-8")
+        sender = subprocess.Popen(
+            campaign("send", "--to-file", str(tmp_path / "numbers.txt"), "--rate", "200", "双十一大促",
+                     workspace=ws, port=platform.proxy),
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        wait_until(sender, lambda: states(ws)["accepted"] >= 150)
+        sender.send_signal(signal.SIGKILL)
+        sender.communicate(timeout=20)
+        db = sqlite3.connect(ws)
+        before = {n for (n,) in db.execute("SELECT number FROM campaign_recipients WHERE state = 'accepted'")}
+        assert len(before) >= 150
+        out = subprocess.run(campaign("continue", "1", workspace=ws, port=platform.proxy) + ["--wait", "15"],
+                             capture_output=True, text=True, timeout=120)
+        assert out.returncode in (0, 1), out.stderr
+        rows = dict(db.execute("SELECT number, state FROM campaign_recipients"))
+        db.close()
+        assert Counter(rows[n] for n in before) == Counter({"delivered": len(before)})
+        late = json.loads(out.stdout)["late_reports"]
+        assert late["resolved"] == len(before) and late["awaiting"] == 0
+    finally:
+        platform.stop()
+
+
+def test_ctrl_c_stops_cleanly_writes_everything_and_says_how_to_continue(platform, tmp_path):
+    ws = tmp_path / "ws.sqlite3"
+    (tmp_path / "numbers.txt").write_text("\n".join(NUMBERS), encoding="utf-8")
+    # Popen directly (not '&' from a shell, which would ignore SIGINT)
+    sender = subprocess.Popen(
+        campaign("send", "--to-file", str(tmp_path / "numbers.txt"), "--rate", "100", "周末促销",
+                 workspace=ws, port=platform.proxy),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_until(sender, lambda: states(ws)["delivered"] >= 100)
+    sender.send_signal(signal.SIGINT)
+    stdout, stderr = sender.communicate(timeout=60)
+    assert sender.returncode == 130, stderr
+    assert "interrupted (SIGINT)" in stderr and "smsdk campaign continue 1" in stderr
+    (summary,) = json.loads(stdout)["summary"]
+    # every answer the client had got was written (none left to read 'submitted')
+    accepted = set(platform.accepted_per_number())
+    db = sqlite3.connect(ws)
+    rows = dict(db.execute("SELECT number, state FROM campaign_recipients"))
+    db.close()
+    assert {n for n, s in rows.items() if s in ("accepted", "delivered")} == accepted
+    assert summary["accepted"] == len(accepted) and summary["unknown"] == 0
+    assert summary["unsent"] == len(NUMBERS) - len(accepted) > 0
+    assert summary["sent"] == len(accepted)
+    out = subprocess.run(campaign("continue", "1", workspace=ws, port=platform.proxy),
+                         capture_output=True, text=True, timeout=120)
+    assert out.returncode == 0, out.stderr
+    assert set(platform.accepted_per_number().values()) == {1}  # nobody twice

@@ -12,11 +12,16 @@ Every campaign is kept in the workspace file (``--workspace``, default ``$SMSDK_
     smsdk campaign send --at "2026-12-01 09:00" ...   # scheduled: stored until due
     smsdk campaign scheduled ; smsdk campaign cancel 4 ; smsdk campaign due --host H ...
     smsdk campaign show 3 [--state submitted]
+    smsdk campaign reports --host H ...        # reports of earlier sessions (offline queue)
 
 Exit status of the sending commands: 0 every recipient accepted or final (the campaign is
 sent; reports may still come); 1 recipients are left unsent (queued or unknown: see
 ``campaign unsent``); 2 usage error (bad argument, unknown campaign, text that cannot be
-sent); 3 could not log in.
+sent); 3 could not log in; 130 / 143 interrupted by SIGINT (Ctrl-C) / SIGTERM: the client
+stopped at once (no drain), every change was written, a summary says how many were sent,
+accepted and unsent and how to continue (a second signal exits at once).
+``smsdk campaign reports``: 0 no recipient of an earlier session awaits a report any more,
+1 some still do.
 """
 
 from __future__ import annotations
@@ -34,6 +39,7 @@ EXIT_SENT = 0
 EXIT_UNSENT = 1
 EXIT_USAGE = 2
 EXIT_LOGIN = 3
+EXIT_INTERRUPTED = 128  # + the signal number: 130 SIGINT (Ctrl-C), 143 SIGTERM
 
 
 def _workspace_option(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -192,6 +198,19 @@ def due_cmd(lead: float, workspace: str | None, **conn: Any) -> None:
     sys.exit(_run([c.id for c in due], outbox, conn))
 
 
+@campaign.command("reports")
+@_connection_options
+@_workspace_option
+@_campaign_errors
+def reports_cmd(workspace: str | None, **conn: Any) -> None:
+    """Log in and listen --wait seconds for the status reports of recipients accepted by
+    earlier sessions (the platform sends those it kept after the login), writing each
+    outcome; ends early once none awaits a report."""
+    _need_connection(conn)
+    outbox = _open(workspace)
+    sys.exit(_run([], outbox, conn, reports_only=True))
+
+
 # -- lists ------------------------------------------------------------------------------------
 
 
@@ -310,49 +329,114 @@ def _table(found: list[Any], as_json: bool, title: str) -> None:
 
 
 def _run(ids: list[int], outbox: Any, conn: dict[str, Any], *, resend_unknown: bool = False,
-         signature: str = "") -> int:
+         signature: str = "", reports_only: bool = False) -> int:
     from smsdk.cli_send import react
 
     return react(lambda reactor: _send(reactor, ids, outbox, conn, resend_unknown=resend_unknown,
-                                       signature=signature))
+                                       signature=signature, reports_only=reports_only))
+
+
+class _Interrupt:
+    """SIGINT / SIGTERM while sending: the first one stops the client (no drain) from the
+    reactor, so that every buffered change is written before the summary; a second one
+    exits at once (the written-through mark is committed before every SUBMIT, so nothing is
+    lost, but answers of the last moments may then read ``submitted``)."""
+
+    def __init__(self, reactor: Any) -> None:
+        self.reactor = reactor
+        self.signum: int | None = None
+        self.client: Any = None
+        self._old: dict[int, Any] = {}
+
+    def install(self) -> None:
+        import signal
+
+        for signum in (signal.SIGINT, signal.SIGTERM):
+            self._old[signum] = signal.signal(signum, self._handle)
+
+    def uninstall(self) -> None:
+        import signal
+
+        for signum, old in self._old.items():
+            signal.signal(signum, old)
+        self._old.clear()
+
+    def _handle(self, signum: int, _frame: Any) -> None:
+        import os
+
+        if self.signum is not None:
+            os._exit(128 + signum)
+        self.signum = signum
+        self.reactor.callFromThread(self._stop)
+
+    def _stop(self) -> None:
+        if self.client is not None and not self.client.stopped:
+            self.client.stop()
+
+    @property
+    def name(self) -> str:
+        import signal
+
+        return signal.Signals(self.signum).name if self.signum is not None else ""
 
 
 async def _send(reactor: Any, ids: list[int], outbox: Any, conn: dict[str, Any], *, resend_unknown: bool,
-                signature: str) -> int:
+                signature: str, reports_only: bool = False) -> int:
+    interrupt = _Interrupt(reactor)
+    interrupt.install()
+    try:
+        return await _send_until_interrupted(reactor, ids, outbox, conn, interrupt, resend_unknown=resend_unknown,
+                                             signature=signature, reports_only=reports_only)
+    finally:
+        interrupt.uninstall()
+
+
+async def _send_until_interrupted(reactor: Any, ids: list[int], outbox: Any, conn: dict[str, Any],
+                                  interrupt: _Interrupt, *, resend_unknown: bool, signature: str,
+                                  reports_only: bool) -> int:
     from twisted.internet import defer, task
 
     from smsdk.cli_send import _describe
     from smsdk.client import Client
     from smsdk.dispatch import DispatchSettings
+    from smsdk.errors import ClientStopped
     from smsdk.session import LoginError
     from smsdk.workspace.outbox import CampaignError
 
-    first = outbox.campaign(ids[0])
+    first = outbox.campaign(ids[0]) if ids else None
     try:
         client = Client(
             conn["host"], conn["port"], account=conn["account"], password=conn["password"],
-            dialect=conn["dialect"], signature=signature or first.signature or "",
+            dialect=conn["dialect"], signature=signature or (first.signature if first else None) or "",
             service_id=conn["service_id"], reactor=reactor,
             dispatch_settings=DispatchSettings(rate=conn["rate"], group_send_limit=conn["group_send_limit"]),
         )
     except (TypeError, ValueError) as exc:
         click.echo(f"smsdk campaign: {exc}", err=True)
         return EXIT_USAGE
+    interrupt.client = client
+    # before the login: the platform sends the reports it kept (FAQ-3.1.5) right after it
+    late = outbox.listen_reports(client)
     try:
         await client.start().addTimeout(conn["login_timeout"], reactor)
     except LoginError as exc:
         click.echo(f"smsdk campaign: login refused: {exc}", err=True)
         await client.stop()
+        late.close()
         return EXIT_LOGIN
+    except ClientStopped:
+        late.close()
+        return _interrupted(outbox, ids, interrupt, conn["as_json"])
     except defer.TimeoutError:
         why = client.last_connect_error or client.login_error
         reason = f": {_describe(why)}" if why is not None else " (connected, but no login answer)"
         click.echo(f"smsdk campaign: could not log in to {conn['host']}:{conn['port']} within "
                    f"{conn['login_timeout']:g} s{reason}", err=True)
         await client.stop()
+        late.close()
         return EXIT_LOGIN
     runs = []
-    for cid in ids:
+    for cid in ids if not reports_only else ():
         try:
             runs.append(outbox.start(client, cid, resend_unknown=resend_unknown))
         except CampaignError as exc:
@@ -362,30 +446,64 @@ async def _send(reactor: Any, ids: list[int], outbox: Any, conn: dict[str, Any],
         # first until every recipient is accepted or final (or the client gave up) ...
         while runs and not client.stopped and any(r.unanswered for r in runs):
             await task.deferLater(reactor, 0.2, lambda: None)
-        # ... then at most --wait seconds for the status reports
-        pending = [r.done for r in runs if not r.done.called]
-        if pending and not client.stopped:
-            try:
-                await defer.DeferredList(pending).addTimeout(conn["wait"], reactor)
-            except defer.TimeoutError:
-                pass
+        # ... then at most --wait seconds for the status reports (of this run, and of rows
+        # accepted by earlier sessions)
+        deadline = reactor.seconds() + conn["wait"]
+        while (not client.stopped and reactor.seconds() < deadline
+               and (any(not r.done.called for r in runs)
+                    or (late.awaiting if reports_only else late.awaiting_in(ids)))):
+            await task.deferLater(reactor, min(0.2, max(0.0, deadline - reactor.seconds())), lambda: None)
     finally:
         if progress is not None:
             progress.close()
         await client.stop()
         for r in runs:
             r.finish()
+        late.close()
+    if interrupt.signum is not None:
+        return _interrupted(outbox, ids, interrupt, conn["as_json"])
     found = [outbox.campaign(cid) for cid in ids]
     if conn["as_json"]:
-        click.echo(json.dumps({"campaigns": [c.as_dict() for c in found]}, ensure_ascii=False))
+        click.echo(json.dumps({"campaigns": [c.as_dict() for c in found],
+                               "late_reports": _late_dict(late)}, ensure_ascii=False))
     else:
+        if late.matched or reports_only:
+            click.echo(f"reports for earlier sessions: {late.resolved} recipient(s) resolved, "
+                       f"{late.awaiting} still awaiting a report")
         for c in found:
             states = ", ".join(f"{k} {v}" for k, v in sorted(c.counts.items()))
             click.echo(f"campaign {c.id}: {c.state}; {states}")
             if c.unknown:
                 click.echo(f"  {c.unknown} recipient(s) unknown (written, never answered): "
                            f"'smsdk campaign continue {c.id} --resend-unknown' sends them again, flagged")
+    if reports_only:
+        return EXIT_SENT if not late.awaiting else EXIT_UNSENT
     return EXIT_SENT if all(c.unsent == 0 for c in found) else EXIT_UNSENT
+
+
+def _late_dict(late: Any) -> dict[str, int]:
+    return {"resolved": late.resolved, "matched": late.matched, "unknown": late.unknown,
+            "expired": late.expired, "awaiting": late.awaiting}
+
+
+def _interrupted(outbox: Any, ids: list[int], interrupt: _Interrupt, as_json: bool) -> int:
+    """The summary after SIGINT / SIGTERM (everything buffered is written by now)."""
+    found = [outbox.campaign(cid) for cid in ids]
+    summary = []
+    for c in found:
+        n = c.counts
+        unsent = c.unsent
+        sent = c.total - n.get("queued", 0) - n.get("rejected", 0) - n.get("cancelled", 0)
+        accepted = sum(n.get(k, 0) for k in ("accepted", "delivered", "expired"))
+        summary.append({"campaign": c.id, "sent": sent, "accepted": accepted, "unsent": unsent,
+                        "unknown": c.unknown, "continue": f"smsdk campaign continue {c.id}"})
+        click.echo(f"smsdk campaign: interrupted ({interrupt.name}): campaign {c.id}: {sent} sent, "
+                   f"{accepted} accepted, {unsent} unsent ({c.unknown} of them unknown); "
+                   f"continue with 'smsdk campaign continue {c.id}'", err=True)
+    if as_json:
+        click.echo(json.dumps({"interrupted": interrupt.name, "summary": summary,
+                               "campaigns": [c.as_dict() for c in found]}, ensure_ascii=False))
+    return EXIT_INTERRUPTED + (interrupt.signum or 0)
 
 
 class _Progress:

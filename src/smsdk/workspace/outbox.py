@@ -428,7 +428,7 @@ class Outbox:
                 db.execute("UPDATE campaign_recipients SET possible_duplicate = 1, updated = ? "
                            "WHERE id BETWEEN ? AND ? AND state = 'submitted'", (now, first, last))
         self._running.add(campaign_id)
-        self.listen_reports(client, flush_interval=flush_interval)  # (reports of earlier sessions)
+        self.listen_reports(client, flush_interval=flush_interval).exclude(run._ids)  # (earlier sessions')
         try:
             # (stored checked and normalised: the client need not check them again)
             to = _numbers.Recipients(tuple(r[1] for r in rows), (), ())
@@ -717,6 +717,7 @@ class LateReports:
         self._deadlines: list[tuple[float, int]] = []  # (expiry, row id), ascending
         self._high = 0  # highest row id read
         self._misses: list[Any] = []
+        self._own: list[list[int]] = []  # row ids (ascending) sent by this client: it matches those
         self._finals: list[tuple[str, str, str, int]] = []  # (state, status, detail, row id)
         self._timer: Any = None
         self._closed = False
@@ -736,6 +737,26 @@ class LateReports:
         """Rows of earlier sessions still awaiting a report."""
         return len(self._parts)
 
+    def exclude(self, rows: list[int]) -> None:
+        """Rows (ascending ids) this client sends itself: their reports are the client's."""
+        self._own.append(rows)
+        for row in rows:
+            if row in self._parts:  # (a row being resent: its old Msg_Ids no longer count)
+                for key in self._parts.pop(row):
+                    self._by_key.pop(key, None)
+
+    def _is_own(self, row: int) -> bool:
+        for ids in self._own:
+            i = bisect.bisect_left(ids, row)
+            if i < len(ids) and ids[i] == row:
+                return True
+        return False
+
+    def awaiting_in(self, campaign_ids: Iterable[int]) -> int:
+        """Rows of these campaigns, accepted by earlier sessions, still awaiting a report."""
+        ranges = [self.outbox._range(cid)[:2] for cid in campaign_ids]
+        return sum(1 for row in self._parts if any(a <= row <= b for a, b in ranges))
+
     def _key(self, shown: str) -> bytes | None:
         """A Msg_Id as stored (Outcome.msg_ids: hex for EMPP, decimal for CMPP) → its 8-byte key."""
         try:
@@ -754,7 +775,7 @@ class LateReports:
         fresh = []
         for row, shown, updated in rows:
             self._high = max(self._high, row)
-            if row in self._parts:
+            if row in self._parts or (self._own and self._is_own(row)):
                 continue
             keys = [k for k in (self._key(s) for s in shown.split()) if k is not None]
             if not keys:
