@@ -49,7 +49,6 @@ from typing import Any
 from smsdk import numbers as _numbers
 from smsdk import text as _text
 from smsdk.china_time import CHINA
-from smsdk._layouts import Dialect
 from smsdk.codes import describe_stat
 from smsdk.dispatch import DELIVERED_STAT, Outcome, OutcomeState, Submission
 from smsdk.workspace.store import Workspace, WorkspaceError, component
@@ -709,7 +708,8 @@ class LateReports:
         self.reactor = client.reactor
         self.flush_interval = flush_interval
         self.account = str(getattr(client, "account", ""))
-        self.empp = getattr(client, "dialect", Dialect.EMPP) == Dialect.EMPP
+        # (by name: the workspace never imports the codec's layouts)
+        self.empp = getattr(getattr(client, "dialect", None), "name", "EMPP") == "EMPP"
         settings = getattr(getattr(client, "dispatcher", None), "settings", None)
         self.report_timeout = float(getattr(settings, "report_timeout", 49 * 3600.0))
         self._by_key: dict[bytes, int] = {}          # Msg_Id (8 bytes) -> row id
