@@ -225,10 +225,12 @@ def test_ctrl_c_stops_cleanly_writes_everything_and_says_how_to_continue(platfor
     rows = dict(db.execute("SELECT number, state FROM campaign_recipients"))
     db.close()
     assert {n for n, s in rows.items() if s in ("accepted", "delivered")} == accepted
-    assert summary["accepted"] == len(accepted) and summary["unknown"] == 0
+    assert summary["accepted"] == len(accepted)
     assert summary["unsent"] == len(NUMBERS) - len(accepted) > 0
-    assert summary["sent"] == len(accepted)
-    out = subprocess.run(campaign("continue", "1", workspace=ws, port=platform.proxy),
+    # (no drain: a SUBMIT written just before the stop may be unanswered: unknown, counted)
+    assert summary["sent"] == len(accepted) + summary["unknown"]
+    again = ["--resend-unknown"] if summary["unknown"] else []
+    out = subprocess.run(campaign("continue", "1", *again, workspace=ws, port=platform.proxy),
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
     assert set(platform.accepted_per_number().values()) == {1}  # nobody twice
