@@ -282,7 +282,7 @@ def fake_smsc(config_path: str | None, host: str, port: int, http_port: int, no_
 
 
 @main.command()
-@click.option("--workspace", "workspace", type=click.Path(dir_okay=False), default=None,
+@click.option("--workspace", "workspace", type=click.Path(), default=None,
               help="The workspace file to use (default: a fresh temporary file; the demo says where).")
 def demo(workspace: str | None) -> None:
     """Import an address book, fill in a template and send a durable campaign to an in-process

@@ -15,8 +15,9 @@ Every campaign is kept in the workspace file (``--workspace``, default ``$SMSDK_
 
 Exit status of the sending commands: 0 every recipient accepted or final (the campaign is
 sent; reports may still come); 1 recipients are left unsent (queued or unknown: see
-``campaign unsent``); 2 usage error (bad argument, unknown campaign, text that cannot be
-sent); 3 could not log in.
+``campaign unsent``); 2 usage error (bad argument, unknown campaign or group, no recipient,
+text that cannot be sent, a workspace file that cannot be opened or written); 3 could not
+log in.  Every error is one line on stderr.
 """
 
 from __future__ import annotations
@@ -37,7 +38,7 @@ EXIT_LOGIN = 3
 
 
 def _workspace_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--workspace", "workspace", type=click.Path(dir_okay=False), default=None,
+    return click.option("--workspace", "workspace", type=click.Path(), default=None,
                         help="The workspace file (default: $SMSDK_WORKSPACE or ~/.smsdk/workspace.sqlite3).")(fn)
 
 
@@ -69,13 +70,12 @@ def campaign() -> None:
 
 
 def _open(workspace: str | None) -> Any:
+    """The outbox of the workspace file; a file that cannot be opened raises WorkspaceError,
+    which every command turns into one line and exit status 2 (_campaign_errors)."""
     from smsdk.workspace.outbox import Outbox
-    from smsdk.workspace.store import Workspace, WorkspaceError
+    from smsdk.workspace.store import Workspace
 
-    try:
-        return Outbox(Workspace(workspace))
-    except WorkspaceError as exc:
-        raise click.ClickException(str(exc)) from None
+    return Outbox(Workspace(workspace))
 
 
 def _campaign_errors(fn: Callable[..., Any]) -> Callable[..., Any]:

@@ -49,7 +49,7 @@ def default_workspace() -> Path:
     return Path(tempfile.mkdtemp(prefix="smsdk-demo-")) / "workspace.sqlite3"
 
 
-async def _run(reactor: Any, console: Any, path: Path) -> int:
+async def _run(reactor: Any, console: Any, ws: Any) -> int:
     from rich.table import Table
 
     from smsdk.client import Client
@@ -59,12 +59,10 @@ async def _run(reactor: Any, console: Any, path: Path) -> int:
     from smsdk.workspace.inbox import Inbox
     from smsdk.workspace.outbox import Outbox
     from smsdk.workspace.recipients import resolve
-    from smsdk.workspace.store import Workspace
     from smsdk.workspace.templates import Templates, plan_merge
     from smsdk_harness.fake_smsc import default_config
     from smsdk_harness.fake_smsc.runner import FakeSmsc
 
-    ws = Workspace(path)
     console.print(f"workspace: {ws.path}", soft_wrap=True, highlight=False)
 
     # 1. the address book: the bundled csv into the public book's group 客户
@@ -180,7 +178,6 @@ async def _run(reactor: Any, console: Any, path: Path) -> int:
                   f"(the SDK's plan for the delivered recipients: {planned})")
     console.print(f"workspace kept at {ws.path} (try: smsdk campaign sent --workspace {ws.path})",
                   soft_wrap=True, highlight=False)
-    ws.close()
     return 0
 
 
@@ -197,5 +194,15 @@ def run(workspace: str | Path | None = None) -> int:
     from smsdk.cli_send import react
 
     console = Console() if sys.stdout.isatty() else Console(width=120)
+    from smsdk.workspace.store import Workspace, WorkspaceError
+
     path = Path(workspace) if workspace is not None else default_workspace()
-    return react(lambda reactor: _run(reactor, console, path))
+    try:
+        ws = Workspace(path)
+    except WorkspaceError as exc:
+        print(f"smsdk demo: {exc}", file=sys.stderr)
+        return 1
+    try:
+        return react(lambda reactor: _run(reactor, console, ws))
+    finally:
+        ws.close()
