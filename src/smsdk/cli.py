@@ -384,6 +384,11 @@ from smsdk.cli_campaign import campaign as _campaign_group  # noqa: E402
 
 main.add_command(_campaign_group)
 
+from smsdk.cli_bills import bill as _bill_cmd, birthday as _birthday_group  # noqa: E402
+
+main.add_command(_bill_cmd)
+main.add_command(_birthday_group)
+
 
 if __name__ == "__main__":  # pragma: no cover
     main()
