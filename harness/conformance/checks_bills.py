@@ -72,11 +72,14 @@ def bill_counts(ctx: Any) -> None:
                 c = box.create(text, [_mobile(i) for i, _ in rows], at=at, account=account)
                 pieces = text_mod.plan(text, signature="").sms_per_recipient
                 first = ws.db.execute("SELECT first_row FROM campaigns WHERE id = ?", (c.id,)).fetchone()[0]
-                seen: set[int] = set()
+                first_seen: dict[int, Any] = {}  # each number once, first-seen order (as the outbox stores them)
+                for i, o in rows:
+                    first_seen.setdefault(i, o)
+                unique = list(first_seen.items())
                 month = datetime.fromtimestamp(when, CHINA).strftime("%Y-%m")
                 with ws.transaction() as db:
                     db.execute("UPDATE campaigns SET dispatched = ? WHERE id = ?", (now[0], c.id))
-                    for k, (i, (state, accepted)) in enumerate(r for r in rows if r[0] not in seen and not seen.add(r[0])):
+                    for k, (i, (state, accepted)) in enumerate(unique):
                         ids = " ".join(f"{c.id:04x}{k:04x}{p:02x}" for p in range(pieces)) if accepted else ""
                         db.execute("UPDATE campaign_recipients SET state = ?, msg_ids = ? WHERE id = ?",
                                    (state, ids, first + k))
