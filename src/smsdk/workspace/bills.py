@@ -30,6 +30,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -237,16 +238,25 @@ def db_has(ws: Workspace, table: str) -> bool:
 # -- export -----------------------------------------------------------------------------------
 
 
+def _width(s: str) -> int:
+    """Columns ``s`` takes in a terminal (a CJK character takes two)."""
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in s)
+
+
+def _pad(s: str, width: int) -> str:
+    return s + " " * (width - _width(s))
+
+
 def to_text(bills: list[MonthBill]) -> str:
     """The bill as a text table (what the manual's 导出帐单 saves as .txt)."""
     out = []
     for b in bills:
         out.append(f"Bill {b.month} by {b.by}")
-        width = max([len(ln.key) for ln in b.lines] + [len(b.by), 5])
-        out.append(f"  {b.by:<{width}}  {'recipients':>10}  {'SMS':>8}  {'failed':>8}")
+        width = max([_width(ln.key) for ln in b.lines] + [len(b.by), 5])
+        out.append(f"  {_pad(b.by, width)}  {'recipients':>10}  {'SMS':>8}  {'failed':>8}")
         for ln in b.lines:
-            out.append(f"  {ln.key:<{width}}  {ln.recipients:>10}  {ln.sms:>8}  {ln.failed:>8}")
-        out.append(f"  {'total':<{width}}  {b.total_recipients:>10}  {b.total_sms:>8}  {b.total_failed:>8}")
+            out.append(f"  {_pad(ln.key, width)}  {ln.recipients:>10}  {ln.sms:>8}  {ln.failed:>8}")
+        out.append(f"  {_pad('total', width)}  {b.total_recipients:>10}  {b.total_sms:>8}  {b.total_failed:>8}")
         out.append(f"  received (MO, not billed): {b.received}")
         out.append("")
     return "\n".join(out)
