@@ -23,6 +23,8 @@ Commands:
   sent / scheduled lists (smsdk.cli_campaign, docs/workspace.md).
 * ``smsdk inbox receive|list|read|reply|delete|export --workspace W`` — the workspace's
   received messages (smsdk.cli_inbox); ``smsdk password change`` — EMPP CHANGEPASS.
+* ``smsdk bill [--month YYYY-MM] [--by type|account|group] [--export FILE]`` and ``smsdk
+  birthday list|schedule`` — the workspace's bills and birthday greetings (smsdk.cli_bills).
 * ``smsdk conformance [--target HOST:PORT --account A --password W] [--json FILE]
   [--profile ci|thorough]`` — the conformance suite (harness/conformance, docs/conformance.md):
   one line per RULES.md rule id, pass / fail / n/a / gap with the shortest counterexample.
@@ -387,6 +389,11 @@ main.add_command(_password_group)
 from smsdk.cli_campaign import campaign as _campaign_group  # noqa: E402
 
 main.add_command(_campaign_group)
+
+from smsdk.cli_bills import bill as _bill_cmd, birthday as _birthday_group  # noqa: E402
+
+main.add_command(_bill_cmd)
+main.add_command(_birthday_group)
 
 
 if __name__ == "__main__":  # pragma: no cover
