@@ -36,6 +36,7 @@ def one_line(output: str) -> str:
 WORKSPACE_COMMANDS = [
     (["book", "list"], 1), (["template", "list"], 1), (["recipients", "--to", "13800138000"], 1),
     (["inbox", "list"], 1), (["campaign", "list"], 2), (["campaign", "sent"], 2),
+    (["bill"], 1), (["birthday", "list"], 1),
 ]
 
 

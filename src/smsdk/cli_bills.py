@@ -13,7 +13,8 @@ greetings (CLIENT-birthday) from the command line.
   sends them.
 
 ``--workspace`` defaults to ``$SMSDK_WORKSPACE``, else ``~/.smsdk/workspace.sqlite3``.
-Exit status: 0 done; 2 usage error (bad month, date, time, unknown group or template).
+Exit status: 0 done; 1 the workspace file cannot be opened or written; 2 usage error (bad month,
+date, time, unknown group or template).
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from smsdk.workspace.store import WorkspaceError, default_path
 EXIT_USAGE = 2
 
 _workspace_option = click.option(
-    "--workspace", "workspace_path", type=click.Path(dir_okay=False), envvar="SMSDK_WORKSPACE",
+    "--workspace", "workspace_path", type=click.Path(), envvar="SMSDK_WORKSPACE",
     default=None, help="The workspace file (default: $SMSDK_WORKSPACE, else ~/.smsdk/workspace.sqlite3).")
 
 
