@@ -96,3 +96,62 @@ def test_wrong_password_is_exit_3_and_the_campaign_stays_unsent(server, ws):
     assert out.returncode == 3 and "login refused" in out.stderr
     unsent = json.loads(smsdk("unsent", "--json", "--workspace", ws).stdout)["campaigns"]
     assert [c["counts"] for c in unsent] == [{"queued": 1}]
+
+
+def _book(ws: str) -> None:
+    from smsdk.workspace.books import Books
+    from smsdk.workspace.store import Workspace
+    from smsdk.workspace.templates import Templates
+
+    with Workspace(ws) as w:
+        book = Books(w).public()
+        book.add("张三", "13800138000", remark="北京", group="客户")
+        book.add("李四", "13800138001", remark="上海", group="客户")
+        book.add("王五", "13800138002", group="VIP")
+        book.group("空")
+        Templates(w).save("问候", "{name}您好，{remark}门店周末满 200 减 50。")
+
+
+def test_send_to_a_group_with_a_template_one_campaign_per_text(server, ws):
+    _book(ws)
+    out = smsdk("send", "--workspace", ws, *conn(server), "--group", "public/客户", "--to", "13800138002",
+                "--to", "138-0013-8000", "--to", "12345", "--template", "问候", "--json")
+    assert out.returncode == 0, out.stderr
+    made = json.loads(out.stdout)["campaigns"]
+    # typed first, then the group, each number once; a typed number takes the name its group knows
+    assert [(c["text"], c["counts"]) for c in made] == [
+        ("您好，门店周末满 200 减 50。", {"delivered": 1, "rejected": 1}),
+        ("张三您好，北京门店周末满 200 减 50。", {"delivered": 1}),
+        ("李四您好，上海门店周末满 200 减 50。", {"delivered": 1})]
+    shown = json.loads(smsdk("show", str(made[0]["id"]), "--json", "--workspace", ws).stdout)
+    assert [r["recipient"] for r in shown["recipients"]] == ["13800138002", "12345"]
+
+
+def test_send_a_text_to_groups(server, ws):
+    _book(ws)
+    out = smsdk("send", "--workspace", ws, *conn(server), "--group", "public/客户", "--group", "public/VIP",
+                "--to", "13800138001", "--json", "周末促销")
+    assert out.returncode == 0, out.stderr
+    (made,) = json.loads(out.stdout)["campaigns"]
+    assert made["text"] == "周末促销" and made["counts"] == {"delivered": 3}
+
+
+@pytest.mark.parametrize("args, message", [
+    (["--group", "public/空", "hi"], "group public/空 has no contacts: nothing to send to them"),
+    (["--group", "public/不存在", "hi"], "no group '不存在' in the public book"),
+    (["--group", "public/客户", "--template", "没有"], "no template '没有'"),
+    (["--to", "12345", "--template", "问候"], "no valid recipient among the 1 given"),
+])
+def test_bad_groups_and_templates_are_one_line_before_connecting(ws, args, message):
+    _book(ws)
+    out = smsdk("send", "--workspace", ws, "--host", "127.0.0.1", "--port", "1", "--account", ACCOUNT,
+                "--password", "p", *args)
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    assert out.stderr.strip().splitlines() == [f"smsdk campaign: {message}"]
+    assert json.loads(smsdk("list", "--json", "--workspace", ws).stdout) == {"campaigns": []}  # nothing stored
+
+
+@pytest.mark.parametrize("args", [["--group", "public/客户"], ["--group", "public/客户", "--template", "问候", "hi"]])
+def test_text_or_template_exactly_one(ws, args):
+    out = smsdk("send", "--workspace", ws, "--host", "h", "--account", "a", "--password", "p", *args)
+    assert out.returncode == 2 and "give the TEXT to send or --template NAME" in out.stderr

@@ -108,6 +108,7 @@ def _load() -> None:
     from . import checks_books  # noqa: F401  (after checks_model: FAQ-5.1.2's test keeps its name)
     from . import checks_accounts, checks_inbox  # noqa: F401
     from . import checks_outbox  # noqa: F401  (workspace: durable campaigns)
+    from . import checks_bills  # noqa: F401  (workspace: bills and birthday greetings)
     from . import checks_http  # noqa: F401  (after them: a rule's first check names its test)
 
     for rid, reason in _GAPS.items():

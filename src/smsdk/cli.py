@@ -2,8 +2,9 @@
 
 Commands:
 
-* ``smsdk demo`` — a small campaign against an in-process server over loopback, one outcome
-  per recipient (the main job on embedded defaults).
+* ``smsdk demo [--workspace PATH]`` — the main job on embedded defaults: an address book
+  imported into a workspace file, a template, a durable campaign to an in-process server over
+  loopback with one outcome per recipient, the sent list and the inbox.
 * ``smsdk plan TEXT --signature 【…】`` — show the parts the SDK will submit for a text, what
   each handset receives and how many SMS every recipient is billed.
 * ``smsdk fake-smsc [--config fake.toml] [--port 9981] [--http-port 8000] [--control-port 9982]
@@ -22,6 +23,8 @@ Commands:
   sent / scheduled lists (smsdk.cli_campaign, docs/workspace.md).
 * ``smsdk inbox receive|list|read|reply|delete|export --workspace W`` — the workspace's
   received messages (smsdk.cli_inbox); ``smsdk password change`` — EMPP CHANGEPASS.
+* ``smsdk bill [--month YYYY-MM] [--by type|account|group] [--export FILE]`` and ``smsdk
+  birthday list|schedule`` — the workspace's bills and birthday greetings (smsdk.cli_bills).
 * ``smsdk conformance [--target HOST:PORT --account A --password W] [--json FILE]
   [--profile ci|thorough]`` — the conformance suite (harness/conformance, docs/conformance.md):
   one line per RULES.md rule id, pass / fail / n/a / gap with the shortest counterexample.
@@ -281,12 +284,15 @@ def fake_smsc(config_path: str | None, host: str, port: int, http_port: int, no_
 
 
 @main.command()
-def demo() -> None:
-    """Send a small campaign to an in-process server and print every recipient's outcome."""
+@click.option("--workspace", "workspace", type=click.Path(), default=None,
+              help="The workspace file to use (default: a fresh temporary file; the demo says where).")
+def demo(workspace: str | None) -> None:
+    """Import an address book, fill in a template and send a durable campaign to an in-process
+    server through a workspace file; print every recipient's outcome, the sent list and the inbox."""
     _harness("demo", "smsdk_harness.fake_smsc.runner")
     from smsdk import demo as demo_mod
 
-    sys.exit(demo_mod.run())
+    sys.exit(demo_mod.run(workspace))
 
 
 @main.command()
@@ -383,6 +389,11 @@ main.add_command(_password_group)
 from smsdk.cli_campaign import campaign as _campaign_group  # noqa: E402
 
 main.add_command(_campaign_group)
+
+from smsdk.cli_bills import bill as _bill_cmd, birthday as _birthday_group  # noqa: E402
+
+main.add_command(_bill_cmd)
+main.add_command(_birthday_group)
 
 
 if __name__ == "__main__":  # pragma: no cover

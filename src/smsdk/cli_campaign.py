@@ -4,6 +4,7 @@ Every campaign is kept in the workspace file (``--workspace``, default ``$SMSDK_
 ``~/.smsdk/workspace.sqlite3``), so a campaign killed half way is continued, not restarted::
 
     smsdk campaign send --host H --account A --password W --to-file numbers.txt "text"
+    smsdk campaign send --host H ... --group public/客户 --template 问候   # filled in per recipient
     smsdk campaign unsent                      # what a crash or Ctrl-C left behind
     smsdk campaign continue 3 --host H ...     # only recipients not yet accepted
     smsdk campaign continue 3 --resend-unknown # also those written but never answered (flagged)
@@ -16,10 +17,11 @@ Every campaign is kept in the workspace file (``--workspace``, default ``$SMSDK_
 
 Exit status of the sending commands: 0 every recipient accepted or final (the campaign is
 sent; reports may still come); 1 recipients are left unsent (queued or unknown: see
-``campaign unsent``); 2 usage error (bad argument, unknown campaign, text that cannot be
-sent); 3 could not log in; 130 / 143 interrupted by SIGINT (Ctrl-C) / SIGTERM: the client
-stopped at once (no drain), every change was written, a summary says how many were sent,
-accepted and unsent and how to continue (a second signal exits at once).
+``campaign unsent``); 2 usage error (bad argument, unknown campaign or group, no recipient,
+text that cannot be sent, a workspace file that cannot be opened or written); 3 could not
+log in; 130 / 143 interrupted by SIGINT (Ctrl-C) / SIGTERM: the client stopped at once (no
+drain), every change was written, a summary says how many were sent, accepted and unsent
+and how to continue (a second signal exits at once).  Every error is one line on stderr.
 ``smsdk campaign reports``: 0 no recipient of an earlier session awaits a report any more,
 1 some still do.
 """
@@ -43,7 +45,7 @@ EXIT_INTERRUPTED = 128  # + the signal number: 130 SIGINT (Ctrl-C), 143 SIGTERM
 
 
 def _workspace_option(fn: Callable[..., Any]) -> Callable[..., Any]:
-    return click.option("--workspace", "workspace", type=click.Path(dir_okay=False), default=None,
+    return click.option("--workspace", "workspace", type=click.Path(), default=None,
                         help="The workspace file (default: $SMSDK_WORKSPACE or ~/.smsdk/workspace.sqlite3).")(fn)
 
 
@@ -75,13 +77,12 @@ def campaign() -> None:
 
 
 def _open(workspace: str | None) -> Any:
+    """The outbox of the workspace file; a file that cannot be opened raises WorkspaceError,
+    which every command turns into one line and exit status 2 (_campaign_errors)."""
     from smsdk.workspace.outbox import Outbox
-    from smsdk.workspace.store import Workspace, WorkspaceError
+    from smsdk.workspace.store import Workspace
 
-    try:
-        return Outbox(Workspace(workspace))
-    except WorkspaceError as exc:
-        raise click.ClickException(str(exc)) from None
+    return Outbox(Workspace(workspace))
 
 
 def _campaign_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
@@ -104,9 +105,14 @@ def _campaign_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 
 
 @campaign.command("send")
-@click.argument("text")
+@click.argument("text", required=False)
 @click.option("--to", "to", multiple=True, help="A recipient; repeat for more.")
 @click.option("--to-file", type=click.File("r", encoding="utf-8-sig"), help="One number per line.")
+@click.option("--group", "-g", "groups", multiple=True, metavar="BOOK/GROUP",
+              help="Every contact of an address-book group (public/客户, ACCOUNT/朋友, or a whole book); repeatable.")
+@click.option("--template", "-t", "template_name", default=None, metavar="NAME",
+              help="Instead of TEXT: the saved template NAME, filled in per recipient ({name} {nickname} "
+                   "{remark}); one campaign per distinct text.")
 @click.option("--signature", "-s", default="", help="The enterprise signature, written 【…】.")
 @click.option("--at", "at", default=None,
               help="Send at this time (At_Time): 'YYYY-MM-DD HH:MM' China time, ISO with offset, +30m, +2h.")
@@ -116,33 +122,78 @@ def _campaign_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
 @_connection_options
 @_workspace_option
 @_campaign_errors
-def send_cmd(text: str, to: tuple[str, ...], to_file: Any, signature: str, at: str | None, lead: float,
+def send_cmd(text: str | None, to: tuple[str, ...], to_file: Any, groups: tuple[str, ...],
+             template_name: str | None, signature: str, at: str | None, lead: float,
              workspace: str | None, **conn: Any) -> None:
-    """Store a campaign of TEXT to the recipients and send it (or keep it until --at)."""
+    """Store a campaign of TEXT (or --template NAME) to the recipients (--to, --to-file,
+    --group) and send it (or keep it until --at)."""
     from smsdk.workspace.outbox import parse_at
 
+    if (text is None) == (template_name is None):
+        raise click.UsageError("give the TEXT to send or --template NAME (one of them)")
     recipients = list(to)
     if to_file is not None:
         recipients.extend(line.strip() for line in to_file if line.strip() and not line.lstrip().startswith("#"))
-    if not recipients:
-        raise click.UsageError("give at least one --to NUMBER or a --to-file")
+    if not recipients and not groups:
+        raise click.UsageError("give at least one --to NUMBER, a --to-file or a --group")
     outbox = _open(workspace)
     when: datetime | None = parse_at(at, now=outbox.ws.now()) if at is not None else None
     if when is None or when.timestamp() - lead <= outbox.ws.now():
         _need_connection(conn)  # before storing: a campaign is not left behind by a typo
+    batches = _texts(outbox.ws, text, template_name, recipients, groups)
     from smsdk.errors import PlanError
 
-    try:
-        made = outbox.create(text, recipients, signature=signature or None, at=when, account=conn["account"] or "")
-    except PlanError as exc:
-        raise ValueError(f"cannot send this text: {exc}") from None
+    made = []
+    with outbox.ws.transaction():  # all the campaigns of a template, or none
+        for body, numbers in batches:
+            try:
+                made.append(outbox.create(body, numbers, signature=signature or None, at=when,
+                                          account=conn["account"] or ""))
+            except PlanError as exc:
+                raise ValueError(f"cannot send this text: {exc}" + (f" ({body!r})" if template_name else "")) from None
     if when is not None and when.timestamp() - lead > outbox.ws.now():
-        _say(conn["as_json"], {"campaign": made.as_dict()},
-             f"campaign {made.id} scheduled for {when.strftime('%Y-%m-%d %H:%M:%S %Z')} "
-             f"({made.counts.get('queued', 0)} recipients); run 'smsdk campaign due' from then on, "
-             f"'smsdk campaign cancel {made.id}' to cancel it")
+        for c in made:
+            _say(conn["as_json"], {"campaign": c.as_dict()},
+                 f"campaign {c.id} scheduled for {when.strftime('%Y-%m-%d %H:%M:%S %Z')} "
+                 f"({c.counts.get('queued', 0)} recipients); run 'smsdk campaign due' from then on, "
+                 f"'smsdk campaign cancel {c.id}' to cancel it")
         return
-    sys.exit(_run([made.id], outbox, conn, signature=signature))
+    sys.exit(_run([c.id for c in made], outbox, conn, signature=signature))
+
+
+def _texts(ws: Any, text: str | None, template_name: str | None, typed: list[str],
+           groups: tuple[str, ...]) -> list[tuple[str, list[str]]]:
+    """(text, recipients) for each campaign to store: TEXT to every recipient, or the
+    template filled in per recipient, recipients with the same filled-in text together (the
+    outbox keeps one text per campaign).  A group that is unknown or empty is an error."""
+    from smsdk.workspace.books import Books
+    from smsdk.workspace.recipients import Recipient, resolve
+
+    books = Books(ws) if groups or template_name else None
+    who: list[Recipient] = []
+    for ref in groups:
+        found = resolve(groups=[ref], books=books).recipients
+        if not found:
+            raise ValueError(f"group {ref} has no contacts: nothing to send to them")
+        who.extend(found)
+    if template_name is None:
+        assert text is not None
+        return [(text, typed + [r.mobile for r in who])]
+    from smsdk.workspace.templates import Templates
+
+    template = Templates(ws).get(template_name).template
+    # each number once, in order; a typed number takes the name its group knows (as `smsdk recipients`)
+    res = resolve(numbers_given=typed, groups=groups, books=books)
+    by_text: dict[str, list[str]] = {}
+    for person in res.recipients:
+        by_text.setdefault(template.fill(person), []).append(person.mobile)
+    batches = list(by_text.items())
+    rejected = [left.given for left in res.rejected]
+    if rejected:
+        if not batches:
+            raise ValueError(f"no valid recipient among the {len(rejected)} given")
+        batches[0][1].extend(rejected)  # stored rejected, with the reason
+    return batches
 
 
 @campaign.command("continue")

@@ -34,7 +34,7 @@ EXIT_USAGE = 2
 EXIT_LOGIN = 3
 
 _workspace_option = click.option(
-    "--workspace", "workspace_path", type=click.Path(dir_okay=False), envvar="SMSDK_WORKSPACE",
+    "--workspace", "workspace_path", type=click.Path(), envvar="SMSDK_WORKSPACE",
     default=None, help="The workspace file (default: $SMSDK_WORKSPACE, else ~/.smsdk/workspace.sqlite3).")
 
 

@@ -4,7 +4,8 @@ books, templates and recipient lists on the command line (docs/workspace.md).
 Every command takes ``--workspace PATH`` (default ``$SMSDK_WORKSPACE`` or
 ``~/.smsdk/workspace.sqlite3``).  ``--book`` is ``public`` (the default) or an account name
 (its personal book).  Exit status: 0 done; 1 refused (a full book, a cap over the package, a
-file that cannot be read ...); 2 usage error.
+file that cannot be read or holds no rows, an unknown group, a workspace file that cannot be
+opened or written ...); 2 usage error.  Every error is one line.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from rich.table import Table
 from smsdk.workspace.store import Workspace, WorkspaceError, default_path
 
 workspace_option = click.option(
-    "--workspace", "workspace", type=click.Path(dir_okay=False, path_type=Path), default=None,
+    "--workspace", "workspace", type=click.Path(path_type=Path), default=None,
     help="The workspace file (default: $SMSDK_WORKSPACE or ~/.smsdk/workspace.sqlite3).")
 book_option = click.option("--book", "-b", default="public", show_default=True,
                            help="'public', or an account name for its personal book.")
@@ -252,6 +253,10 @@ def book_import(workspace: Path | None, book: str, file: Path, group: str | None
                 result = import_contacts(b, file, progress=report, **kwargs)
         else:
             result = import_contacts(b, file, **kwargs)
+    if result.rows == 0:  # nothing read: say so rather than "0 added" with exit status 0
+        what = ("only empty rows" if result.empty_rows else
+                "only a header row" if result.header != "none" else "no rows")
+        raise click.ClickException(f"{file}: nothing to import: the file has {what}")
     if as_json:
         _echo_json({
             "book": result.book, "group": result.group, "format": result.format, "encoding": result.encoding,

@@ -14,10 +14,25 @@ def test_conformance_in_process_prints_the_table_and_writes_json(tmp_path):
     res = CliRunner().invoke(main, ["conformance", "--rule", "FAQ-2.5.1", "--rule", "CLIENT-bill",
                                     "--json", str(out)])
     assert res.exit_code == 0, res.output
-    assert "FAQ-2.5.1" in res.output and "pass" in res.output and "gap" in res.output
+    assert "FAQ-2.5.1" in res.output and "2 pass, 0 fail, 0 n/a, 0 gap" in res.output
     data = json.loads(out.read_text(encoding="utf-8"))
     assert data["target"] == "in-process" and data["profile"] == "ci"
-    assert {r["id"]: r["status"] for r in data["rules"]} == {"FAQ-2.5.1": "pass", "CLIENT-bill": "gap"}
+    assert {r["id"]: r["status"] for r in data["rules"]} == {"FAQ-2.5.1": "pass", "CLIENT-bill": "pass"}
+
+
+def test_conformance_shows_a_gap_with_its_reason(tmp_path, monkeypatch):
+    """No rule is a gap any more: one is made a gap for the test, to see it reported."""
+    from smsdk_harness.conformance.registry import RULES
+
+    rule = RULES["CLIENT-birthday"]
+    monkeypatch.setattr(rule, "checks", [])
+    monkeypatch.setattr(rule, "gap", "not built in this test")
+    out = tmp_path / "conf.json"
+    res = CliRunner().invoke(main, ["conformance", "--rule", "CLIENT-birthday", "--json", str(out)])
+    assert res.exit_code == 0, res.output
+    assert "gap" in res.output and "not built in this test" in res.output
+    data = json.loads(out.read_text(encoding="utf-8"))
+    assert {r["id"]: r["status"] for r in data["rules"]} == {"CLIENT-birthday": "gap"}
 
 
 def test_conformance_usage_errors():

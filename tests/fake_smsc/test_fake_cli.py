@@ -152,17 +152,50 @@ def test_example_config_is_printed_and_loads(tmp_path):
     assert load_config(path).enterprises[0].signature == SIG
 
 
-def test_demo_runs_a_campaign_against_the_fake_platform():
-    result = smsdk("demo", timeout=120)
+def test_demo_runs_a_durable_campaign_through_a_workspace(tmp_path):
+    path = tmp_path / "ws" / "demo.sqlite3"
+    result = smsdk("demo", "--workspace", str(path), timeout=120)
     assert result.returncode == 0, result.stderr
+    assert "Traceback" not in result.stderr
     out = result.stdout
-    for expected in ("DTBLACK", "UNSURPT", "rejected", "13800138666", "13000130000", "02161234567",
-                     "您的验证码是 482913，5 分钟内有效。" + SIG):
+    assert f"workspace: {path}" in out
+    # the import reports the bundled csv's PHS row; one outcome per recipient, by name
+    assert "6 rows → 5 added" in out and "02161234567" in out and "PHS" in out
+    for expected in ("张三", "DTBLACK", "UNSURPT", "13800138666", "13000130000",
+                     "张三您好，周末促销：全场满 200 减 50，详情见门店公告。" + SIG, "收到，周六去看看", "1 unread"):
         assert expected in out, expected
     billed = re.search(r"billed account 10657109000001 (\d+) SMS \(the SDK's plan for the delivered "
                        r"recipients: (\d+)\)", out)
-    assert billed and billed.group(1) == billed.group(2)
-    assert "16 delivered, 2 failed, 2 rejected" in out
+    assert billed and billed.group(1) == billed.group(2) == "3"
+    assert "5 recipients: 3 delivered, 2 failed" in out
+
+    # what the demo printed is in the workspace file, where the workspace commands find it
+    sent = smsdk("campaign", "sent", "--json", "--workspace", str(path))
+    assert sent.returncode == 0, sent.stderr
+    campaigns = json.loads(sent.stdout)["campaigns"]
+    assert sorted(c["text"][:2] for c in campaigns) == sorted(["张三", "李四", "王五", "赵六", "钱七"])
+    counts: dict[str, int] = {}
+    for c in campaigns:
+        assert c["account"] == "10657109000001"
+        for state, n in c["counts"].items():
+            counts[state] = counts.get(state, 0) + n
+    assert counts == {"delivered": 3, "failed": 2}
+    group = smsdk("book", "contacts", "--group", "客户", "--json", "--workspace", str(path))
+    assert group.returncode == 0, group.stderr
+    assert len(group.stdout.strip().splitlines()) == 5
+    inbox = smsdk("inbox", "list", "--json", "--workspace", str(path))
+    assert inbox.returncode == 0 and "收到，周六去看看" in inbox.stdout and "13800138000" in inbox.stdout
+    assert "问候" in smsdk("template", "list", "--workspace", str(path)).stdout
+
+
+def test_demo_without_workspace_uses_a_fresh_temporary_file():
+    result = smsdk("demo", timeout=120)
+    assert result.returncode == 0, result.stderr
+    found = re.search(r"^workspace: (\S+)$", result.stdout, re.M)
+    assert found, result.stdout
+    path = Path(found.group(1))
+    assert path.is_file() and path.name == "workspace.sqlite3"
+    assert "5 recipients: 3 delivered, 2 failed" in result.stdout
 
 
 def test_fake_smsc_serves_the_http_interface_and_prints_its_port(running):

@@ -84,11 +84,15 @@ class Workspace:
         self.path = str(path)
         self.clock = clock
         if self.path != ":memory:":
+            if Path(self.path).is_dir():
+                raise WorkspaceError(f"{self.path} is a directory: the workspace is a file, e.g. "
+                                     f"{Path(self.path) / 'workspace.sqlite3'}")
             parent = Path(self.path).parent
             try:
                 parent.mkdir(parents=True, exist_ok=True)
             except OSError as e:
-                raise WorkspaceError(f"cannot create the workspace directory {parent}: {e}") from e
+                raise WorkspaceError(f"cannot create the workspace directory {parent}: "
+                                     f"{e.strerror or e}") from e
         try:
             # Autocommit mode: transactions are explicit (BEGIN IMMEDIATE in transaction()).
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -101,9 +105,27 @@ class Workspace:
             self.db.execute("PRAGMA synchronous = NORMAL")
             self.db.execute("PRAGMA foreign_keys = ON")
         except sqlite3.DatabaseError as e:
-            raise WorkspaceError(f"{self.path} is not a usable workspace file: {e}") from e
+            raise WorkspaceError(self.describe(e, "is not a usable workspace file")) from e
         self._depth = 0
-        self.migrate()
+        try:
+            self.migrate()
+        except sqlite3.DatabaseError as e:
+            self.db.close()
+            raise WorkspaceError(self.describe(e, "cannot be set up")) from e
+
+    def describe(self, error: sqlite3.DatabaseError, what: str) -> str:
+        """One sentence for an SQLite error on this file: what failed and what to check."""
+        text = str(error)
+        parent = Path(self.path).parent
+        if "readonly" in text or "read-only" in text:
+            return (f"{self.path} {what}: it is read-only (SQLite needs to write the file and, "
+                    f"beside it in {parent}, its -wal and -shm files: check their permissions)")
+        if "unable to open" in text:
+            return (f"{self.path} {what}: SQLite cannot open or create it (does {parent} exist, "
+                    "and may you write there?)")
+        if "locked" in text or "busy" in text:
+            return f"{self.path} {what}: another process holds it locked ({text}); try again"
+        return f"{self.path} {what}: {text}"
 
     # -- schema -----------------------------------------------------------------------------
 
@@ -145,17 +167,37 @@ class Workspace:
             finally:
                 self._depth -= 1
             return
-        self.db.execute("BEGIN IMMEDIATE")
+        try:
+            self.db.execute("BEGIN IMMEDIATE")
+        except sqlite3.OperationalError as e:
+            raise WorkspaceError(self.describe(e, "cannot be written")) from e
         self._depth = 1
         try:
             yield self.db
+        except sqlite3.OperationalError as e:
+            # the file went read-only, the disk is full, it is locked ...: a sentence, not a
+            # traceback (an error in our own SQL stays one)
+            self._depth = 0
+            if not _environmental(e):
+                self._rollback()
+                raise
+            self._rollback()
+            raise WorkspaceError(self.describe(e, "cannot be written")) from e
         except BaseException:
             self._depth = 0
-            self.db.execute("ROLLBACK")
+            self._rollback()
             raise
         else:
             self._depth = 0
-            self.db.execute("COMMIT")
+            try:
+                self.db.execute("COMMIT")
+            except sqlite3.OperationalError as e:
+                self._rollback()
+                raise WorkspaceError(self.describe(e, "cannot be written")) from e
+
+    def _rollback(self) -> None:
+        if self.db.in_transaction:
+            self.db.execute("ROLLBACK")
 
     def now(self) -> float:
         return self.clock()
@@ -168,6 +210,15 @@ class Workspace:
 
     def __exit__(self, *exc: object) -> None:
         self.close()
+
+
+_ENVIRONMENTAL = ("readonly", "read-only", "locked", "busy", "disk", "full", "unable to open", "i/o")
+
+
+def _environmental(error: sqlite3.OperationalError) -> bool:
+    """An error of the file's surroundings (permissions, disk, locks), not of our SQL."""
+    text = str(error).lower()
+    return any(word in text for word in _ENVIRONMENTAL)
 
 
 def _statements(script: str) -> Iterator[str]:
