@@ -88,6 +88,7 @@ from smsdk.session import (
     Unauthorized,
 )
 from smsdk.transport.protocol import SessionProtocol
+from smsdk.deferreds import follow
 
 log = logging.getLogger("smsdk.client")
 
@@ -241,7 +242,7 @@ class Client:
             else:
                 d = self._shutdown("the client stopped")
             self._stop_done = d
-        return _follow(self._stop_done)
+        return follow(self._stop_done)
 
     @property
     def stopped(self) -> bool:
@@ -271,7 +272,7 @@ class Client:
         """Stop for good (see :meth:`stop`), once; ``why`` goes into the cancelled outcomes."""
         if self._shutdown_done is None:
             self._shutdown_done = self._shut_down(why)
-        return _follow(self._shutdown_done)
+        return follow(self._shutdown_done)
 
     @defer.inlineCallbacks
     def _shut_down(self, why: str) -> Any:
@@ -520,8 +521,7 @@ class Client:
                 job = self.dispatcher.pop_ready(now)
                 if job is None:
                     break
-                session.send(job.pdu, now, tag=job)
-                job.sent_at = now
+                session.send(job.pdu, now, tag=job)  # (pop_ready stamped job.sent_at)
                 listener = job.submission.listener
                 if listener is not None and not any(listener is seen for seen in listeners):
                     listeners.append(listener)
@@ -571,18 +571,6 @@ class _RecordingEndpoint:
             return failure
 
         return self._endpoint.connect(factory).addCallbacks(connected, failed)
-
-
-def _follow(d: defer.Deferred[Any]) -> defer.Deferred[None]:
-    """A new Deferred that fires with None when ``d`` does (``d`` keeps its own result)."""
-    out: defer.Deferred[None] = defer.Deferred()
-
-    def fire(result: Any) -> Any:
-        out.callback(None)
-        return result
-
-    d.addBoth(fire)
-    return out
 
 
 def _check_types(**values: tuple[Any, type | tuple[type, ...]]) -> None:

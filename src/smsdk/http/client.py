@@ -39,6 +39,7 @@ from smsdk.errors import ClientStopped
 from smsdk.http import codes as C
 from smsdk.http import wire
 from smsdk.http.pipeline import HttpJob, HttpPipeline, HttpSubmission
+from smsdk.deferreds import follow
 
 log = logging.getLogger("smsdk.http")
 
@@ -172,7 +173,7 @@ class HttpClient:
                 self._log_cancelled(self.pipeline.cancel_queued(self.stopped_because))
             self._stop_timer = self.reactor.callLater(max(0.0, timeout), self._finish_stop)
             self._pump()  # (drain: sends what it may now; either way checks whether all is done)
-        return _follow(self._stop_done)
+        return follow(self._stop_done)
 
     @property
     def stopped(self) -> bool:
@@ -374,18 +375,6 @@ class HttpClient:
             return body
 
         return d.addCallback(read)
-
-
-def _follow(d: defer.Deferred[Any]) -> defer.Deferred[None]:
-    """A new Deferred that fires with None when ``d`` does (``d`` keeps its own result)."""
-    out: defer.Deferred[None] = defer.Deferred()
-
-    def fire(result: Any) -> Any:
-        out.callback(None)
-        return result
-
-    d.addBoth(fire)
-    return out
 
 
 def _submit_result(submission: HttpSubmission) -> SubmitResult:
