@@ -219,18 +219,27 @@ def test_ctrl_c_stops_cleanly_writes_everything_and_says_how_to_continue(platfor
     assert sender.returncode == 130, stderr
     assert "interrupted (SIGINT)" in stderr and "smsdk campaign continue 1" in stderr
     (summary,) = json.loads(stdout)["summary"]
-    # every answer the client had got was written (none left to read 'submitted')
+    # every answer the client had got was written; a SUBMIT written just before the stop (no
+    # drain) may have been accepted with its answer still on the wire: that one is unknown
     accepted = set(platform.accepted_per_number())
     db = sqlite3.connect(ws)
     rows = dict(db.execute("SELECT number, state FROM campaign_recipients"))
     db.close()
-    assert {n for n, s in rows.items() if s in ("accepted", "delivered")} == accepted
-    assert summary["accepted"] == len(accepted)
-    assert summary["unsent"] == len(NUMBERS) - len(accepted) > 0
-    # (no drain: a SUBMIT written just before the stop may be unanswered: unknown, counted)
-    assert summary["sent"] == len(accepted) + summary["unknown"]
+    known = {n for n, s in rows.items() if s in ("accepted", "delivered")}
+    assert known <= accepted
+    assert len(accepted - known) <= summary["unknown"]
+    assert summary["accepted"] == len(known)
+    assert summary["unsent"] == len(NUMBERS) - len(known) > 0
+    assert summary["sent"] == len(known) + summary["unknown"]
     again = ["--resend-unknown"] if summary["unknown"] else []
     out = subprocess.run(campaign("continue", "1", *again, workspace=ws, port=platform.proxy),
                          capture_output=True, text=True, timeout=120)
     assert out.returncode == 0, out.stderr
-    assert set(platform.accepted_per_number().values()) == {1}  # nobody twice
+    # nobody lost; anyone accepted twice (an unknown one resent) is flagged, none unflagged
+    per_number = platform.accepted_per_number()
+    assert set(per_number) == set(NUMBERS)
+    db = sqlite3.connect(ws)
+    flagged = {n for (n,) in db.execute(
+        "SELECT number FROM campaign_recipients WHERE possible_duplicate = 1")}
+    db.close()
+    assert {n for n, c in per_number.items() if c > 1} <= flagged
