@@ -41,6 +41,7 @@ import bisect
 import json
 import os
 import socket
+import sqlite3
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -266,7 +267,11 @@ class Outbox:
                  for i, c in enumerate(checked.rejected)))
             db.execute("UPDATE campaigns SET first_row = ?, last_row = ? WHERE id = ?",
                        (first, start + len(checked.rejected) - 1, cid))
-        return self.campaign(cid)
+        # (as self.campaign(cid) would read it, without counting 100 000 rows again)
+        counts = {QUEUED: len(checked.numbers)}
+        if checked.rejected:
+            counts[REJECTED] = len(checked.rejected)
+        return Campaign(cid, text, signature, at_epoch, account, now, None, None, resent_from, None, counts)
 
     def resend(self, campaign_id: int) -> Campaign:
         """A new campaign with the same text, signature and account to every valid recipient
@@ -464,12 +469,15 @@ class Outbox:
             raise CampaignError(f"campaign {campaign_id} is being sent by process {found.runner_pid}; "
                                 "wait for it to end (or kill it) before continuing")
         first, last, mark = self._range(campaign_id)
+        # (plain tuples, not sqlite3.Row: a third of the time for 100 000 rows)
+        cur = self.ws.db.cursor()
+        cur.row_factory = None
         # queued: stored 'queued' above the mark; unknown: 'submitted', or 'queued' up to it
-        rows = self.ws.db.execute(
+        rows = cur.execute(
             "SELECT id, number FROM campaign_recipients WHERE id BETWEEN ? AND ? AND state = 'queued' "
             "ORDER BY id", (max(first, mark + 1), last)).fetchall()
         if resend_unknown:
-            rows += self.ws.db.execute(
+            rows += cur.execute(
                 "SELECT id, number FROM campaign_recipients WHERE id BETWEEN ? AND ? AND "
                 "(state = 'submitted' OR (state = 'queued' AND id <= ?))", (first, last, mark)).fetchall()
             rows.sort(key=lambda r: r[0])
@@ -593,30 +601,40 @@ class CampaignRun:
         if not (accepts or outcomes or flags):
             return
         rid, answered = self._rid, self._answered
-        finals: list[tuple[Any, ...]] = []
+        # finals grouped by (state, status, detail, flag): one UPDATE over a JSON array of
+        # [row id, msg_ids] per group (a report's outcomes are nearly all alike)
+        finals: dict[tuple[str, str, str, int], list[tuple[int, str]]] = {}
         notes: list[tuple[Any, ...]] = []
         final_ids: set[int] = set()
+        cancelled = OutcomeState.CANCELLED
+        finished = 0
         for outcome in outcomes:
             row = rid.get(outcome.recipient)
             if row is None:
                 continue
-            state = _STATE_NAMES[outcome.state]
             dup = 1 if outcome.possible_duplicate else 0
-            if state == CANCELLED:
+            if outcome.state is cancelled:
                 # the client stopped first: the row keeps what is known (queued: never
                 # written; submitted: fate unknown; accepted: awaiting a report) and can be
                 # continued; the reason is noted
                 notes.append((outcome.detail, dup, row))
                 continue
-            answered.add(row)
-            self.finished += 1
             final_ids.add(row)
-            finals.append((state, outcome.status, outcome.detail, " ".join(outcome.msg_ids), dup, row))
+            finished += 1
+            key = (_STATE_NAMES[outcome.state], outcome.status, outcome.detail, dup)
+            group = finals.get(key)
+            if group is None:
+                group = finals[key] = []
+            # (a tuple of untracked items, which the cyclic GC stops tracking: not a list)
+            group.append((row, " ".join(outcome.msg_ids)))
+        answered |= final_ids
+        self.finished += finished
         merged: dict[int, list[Any]] = {}  # row id -> [msg_ids, every part accepted]
+        accepted = 0
         for row, msg_id, complete in accepts:
             if complete:
                 answered.add(row)
-                self.accepted += 1
+                accepted += 1
             if row in final_ids:
                 continue  # its outcome carries the Msg_Ids
             entry = merged.get(row)
@@ -625,6 +643,7 @@ class CampaignRun:
             else:
                 entry[0] += " " + msg_id
                 entry[1] = entry[1] or complete
+        self.accepted += accepted
         now = self.outbox.ws.now()
         with self.outbox.ws.transaction() as db:
             if merged:
@@ -634,11 +653,20 @@ class CampaignRun:
                     "msg_ids = CASE WHEN msg_ids = '' THEN ? ELSE msg_ids || ' ' || ? END, updated = ? "
                     "WHERE id = ?",
                     [(e[1], e[0], e[0], now, row) for row, e in merged.items()])
-            if finals:
-                db.executemany(
-                    "UPDATE campaign_recipients SET state = ?, status = ?, detail = ?, msg_ids = ?, "
-                    "possible_duplicate = MAX(possible_duplicate, ?), updated = ? WHERE id = ?",
-                    [(f[0], f[1], f[2], f[3], f[4], now, f[5]) for f in finals])
+            for (state, status, detail, dup), group in finals.items():
+                if _UPDATE_FROM:
+                    # (one statement over a JSON array: faster than executemany, as in create)
+                    db.execute(
+                        "UPDATE campaign_recipients AS r SET state = ?, status = ?, detail = ?, "
+                        "msg_ids = json_extract(j.value, '$[1]'), "
+                        "possible_duplicate = MAX(r.possible_duplicate, ?), updated = ? "
+                        "FROM json_each(?) AS j WHERE r.id = json_extract(j.value, '$[0]')",
+                        (state, status, detail, dup, now, json.dumps(group)))
+                else:
+                    db.executemany(
+                        "UPDATE campaign_recipients SET state = ?, status = ?, detail = ?, msg_ids = ?, "
+                        "possible_duplicate = MAX(possible_duplicate, ?), updated = ? WHERE id = ?",
+                        [(state, status, detail, g[1], dup, now, g[0]) for g in group])
             if notes:
                 db.executemany(
                     "UPDATE campaign_recipients SET detail = ?, possible_duplicate = MAX(possible_duplicate, ?), "
@@ -875,6 +903,8 @@ class LateReports:
 
 
 _STATE_NAMES = {state: state.value for state in OutcomeState}
+#: UPDATE ... FROM (SQLite 3.33+): a batch of outcomes as one statement over a JSON array.
+_UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33)
 
 
 
