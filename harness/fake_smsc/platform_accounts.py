@@ -292,19 +292,12 @@ class AccountsPart(PlatformPart):
         ent = acc.enterprise
         self._books_of(ent)
         num = _normal_number(number)
+        _check_book_role(acc, public, f" (it may {role_summary(acc.role)}; CLIENT-accounts)")
         if public:
-            if acc.role not in PUBLIC_BOOK_EDITORS:
-                raise ManagementError(
-                    f"account {acc.id} has role {acc.role!r}: only the admin and data-entry "
-                    "roles edit the public address book (FAQ-5.2.2, CLIENT-accounts)")
             book, cap, what = ent.public_book, self.public_contacts(ent.id), \
                 f"the public address book of enterprise {ent.id}"
             rule = "public = package − personal caps, FAQ-5.2.6"
         else:
-            if acc.role not in PERSONAL_BOOK_ROLES:
-                raise ManagementError(
-                    f"account {acc.id} has role {acc.role!r}, which has no personal address "
-                    f"book (it may {role_summary(acc.role)}; CLIENT-accounts)")
             book, cap, what = acc.book, acc.contacts, f"account {acc.id}'s personal address book"
             rule = "the cap its admin set, FAQ-5.2.5"
         if num not in book and len(book) >= cap:
@@ -317,16 +310,9 @@ class AccountsPart(PlatformPart):
         acc = self.account(account_id)
         self._books_of(acc.enterprise)
         num = _normal_number(number)
-        if public:
-            if acc.role not in PUBLIC_BOOK_EDITORS:
-                raise ManagementError(
-                    f"account {acc.id} has role {acc.role!r}: only the admin and data-entry "
-                    "roles edit the public address book (FAQ-5.2.2, CLIENT-accounts)")
-            return acc.enterprise.public_book.pop(num, None) is not None
-        if acc.role not in PERSONAL_BOOK_ROLES:
-            raise ManagementError(
-                f"account {acc.id} has role {acc.role!r}, which has no personal address book")
-        return acc.book.pop(num, None) is not None
+        _check_book_role(acc, public)
+        book = acc.enterprise.public_book if public else acc.book
+        return book.pop(num, None) is not None
 
     def public_book(self, enterprise_id: str) -> dict[str, str]:
         """The enterprise's public book: number → name (shared by all its accounts)."""
@@ -348,3 +334,16 @@ class AccountsPart(PlatformPart):
         if not ent.has_address_books or acc.role not in LOGIN_ROLES:
             return {}
         return {**ent.public_book, **acc.book}
+
+
+def _check_book_role(acc: Account, public: bool, detail: str = "") -> None:
+    """Refuse an edit of the public book by a role that may not edit it, or of a personal
+    book by a role that has none (``detail`` ends the latter's message)."""
+    if public:
+        if acc.role not in PUBLIC_BOOK_EDITORS:
+            raise ManagementError(
+                f"account {acc.id} has role {acc.role!r}: only the admin and data-entry "
+                "roles edit the public address book (FAQ-5.2.2, CLIENT-accounts)")
+    elif acc.role not in PERSONAL_BOOK_ROLES:
+        raise ManagementError(
+            f"account {acc.id} has role {acc.role!r}, which has no personal address book{detail}")

@@ -165,6 +165,7 @@ class HttpPipeline:
         def on_timer(self, now: float) -> None: ...
         def _trim_early(self, now: float) -> None: ...
         def _back_off(self, job: HttpJob, now: float) -> None: ...
+        def _flag(self, job: HttpJob) -> None: ...
     else:
         tracked = Dispatcher.tracked          # recipients with no final word yet
         queued = Dispatcher.queued
@@ -173,6 +174,7 @@ class HttpPipeline:
         on_timer = Dispatcher.on_timer        # expire recipients with no report within report_timeout
         _trim_early = Dispatcher._trim_early
         _back_off = Dispatcher._on_busy       # 10005 / no answer: back off, doubling once per round
+        _flag = Dispatcher._flag              # possible duplicates, each recipient counted once
 
     def __init__(self, settings: DispatchSettings | None = None, *, now: float = 0.0,
                  rng: random.Random | None = None, charset: str = "auto") -> None:
@@ -319,16 +321,6 @@ class HttpPipeline:
         job.submission._unanswered += 1
         for recipients in (job.recipients[half:], job.recipients[:half]):
             self._queue.appendleft(HttpJob(job.submission, recipients, job.resubmits + 1, unknown=job.unknown))
-
-    def _flag(self, job: HttpJob) -> None:
-        """Flag ``job``'s recipients as possible duplicates (each counted once; called by the
-        shared pop_ready when a request whose answer was lost goes out again)."""
-        for recipient in job.recipients:
-            if recipient.possible_duplicate:
-                continue
-            recipient.possible_duplicate = True
-            self.possible_duplicates += 1
-            recipient.submission._flag(recipient.number)
 
     def _fail(self, job: HttpJob, status: str, error: Exception, prefix: str = "") -> None:
         detail = prefix + (error.args[0] if error.args else str(error))
