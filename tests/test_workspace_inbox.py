@@ -302,6 +302,28 @@ def test_receive_prints_the_count_at_duration_if_the_mos_never_settle(tmp_path, 
     ws.close()
 
 
+def test_receive_prints_the_count_at_the_settle_limit_if_mos_keep_coming(tmp_path, clock, capsys):
+    from smsdk.cli_inbox import SETTLE_LIMIT
+    from smsdk_harness.conformance.world import MAIN, World
+
+    ws = Workspace(tmp_path / "ws.sqlite3", clock=clock.seconds)
+    box = Inbox(ws, MAIN)
+    with World() as w:
+        d = _receive_in_memory(w, box, duration=SETTLE_LIMIT + 20, settle=1.0)
+        w.run(0.25)
+        t0 = w.clock.seconds()
+        printed_at = None
+        for i in range(int(SETTLE_LIMIT * 2) + 10):  # one MO every 0.5 s: never quiet for 1 s
+            w.platform.inject_mo(f"139{i:08d}", MAIN, f"第{i}条")
+            w.run(0.5)
+            if printed_at is None and "未读短信" in capsys.readouterr().err:
+                printed_at = w.clock.seconds() - t0
+        assert printed_at is not None and SETTLE_LIMIT - 1 <= printed_at <= SETTLE_LIMIT + 1
+        w.run_until(lambda: d.called, limit=60)
+        assert d.result == 0
+    ws.close()
+
+
 def test_cli_password_change(fake_smsc):
     acc = fake_smsc.account()
     login = ["--host", fake_smsc.host, "--port", str(fake_smsc.port), "--account", acc.id]

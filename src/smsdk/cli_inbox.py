@@ -39,6 +39,7 @@ EXIT_LOGIN = 3
 # platform hands over the offline messages right after the login (FAQ-3.1.5) and says nothing
 # when it is done, so the count waits until that stream is quiet.
 SETTLE = 1.0
+SETTLE_LIMIT = 30.0  # ... but no longer than this after the login (a busy account is never quiet)
 
 _workspace_option = click.option(
     "--workspace", "workspace_path", type=click.Path(), envvar="SMSDK_WORKSPACE",
@@ -176,7 +177,8 @@ def export(workspace_path: str | None, fmt: str, output: str, account: str | Non
               help="Stop after this many seconds (default: until Ctrl-C).")
 @click.option("--settle", type=click.FloatRange(min=0), default=SETTLE, show_default=True,
               help="The unread count is printed once no MO has arrived for this many seconds after "
-                   "the login (the offline messages come right after it), or at --duration.")
+                   f"the login (the offline messages come right after it), at the latest {SETTLE_LIMIT:g} s "
+                   "after it or at --duration.")
 def receive(workspace_path: str | None, host: str, port: int, account: str, password: str,
             dialect: str, login_timeout: float, duration: float | None, settle: float) -> None:
     """Log in, print the unread count, and store every MO that arrives."""
@@ -257,12 +259,14 @@ async def _receive(reactor: Any, box: Any, host: str, port: int, account: str, p
         if not done.called:
             done.callback(None)
 
-    last_mo[0] = reactor.seconds()
+    last_mo[0] = logged_in = reactor.seconds()
     settle_call: list[Any] = [None]
 
     def settled() -> None:
-        # quiet for ``settle`` seconds since the last MO (or the login)?  Else look again then.
-        wait = last_mo[0] + settle - reactor.seconds()
+        # quiet for ``settle`` seconds since the last MO (or the login)?  Else look again then
+        # (at the latest SETTLE_LIMIT seconds after the login).
+        now = reactor.seconds()
+        wait = min(last_mo[0] + settle, logged_in + max(settle, SETTLE_LIMIT)) - now
         if wait > 0:
             settle_call[0] = reactor.callLater(wait, settled)
         else:
