@@ -228,9 +228,10 @@ def test_cli_receive_prints_unread_at_login_and_stores_mos(fake_smsc, tmp_path):
     fake_smsc.platform.inject_mo("13900139000", acc.id, "来自手机")  # offline until the login
     login = ["--host", fake_smsc.host, "--port", str(fake_smsc.port), "--account", acc.id,
              "--password", acc.password]
-    result = _run_against(fake_smsc, ["inbox", "receive", "--workspace", path, *login, "--duration", "2"])
+    result = _run_against(fake_smsc, ["inbox", "receive", "--workspace", path, *login, "--duration", "2",
+                                      "--settle", "0.5"])
     assert result.returncode == 0, result.stderr
-    assert "你有 1 条未读短信" in result.stderr and "2 unread" in result.stderr
+    assert "你有 2 条未读短信" in result.stderr and "-- 2 unread" in result.stderr
     assert "来自手机" in result.stdout
     ws = Workspace(path)
     [m] = Inbox(ws, acc.id).list(limit=1)
@@ -241,6 +242,86 @@ def test_cli_receive_prints_unread_at_login_and_stores_mos(fake_smsc, tmp_path):
     assert result.returncode == 0, result.stderr
     assert "13900139000  delivered DELIVRD" in result.stdout
     assert fake_smsc.platform.handset("13900139000").texts == ["收到" + acc.signature]
+
+
+def _receive_in_memory(w, box, **kw):
+    """``inbox receive`` joined to the World's fake in memory, on its simulated clock."""
+    from twisted.internet import defer
+
+    from smsdk.cli_inbox import _receive
+    from smsdk.testing import MemoryEndpoint
+    from smsdk_harness.conformance.world import MAIN, MAIN_PW
+
+    endpoint = MemoryEndpoint(w.server.build_protocol, w.clock)
+    w.endpoints.append(endpoint)
+    return defer.ensureDeferred(_receive(w.clock, box, "in-memory", 9981, MAIN, MAIN_PW, "empp", 30.0,
+                                         endpoint=endpoint, **kw))
+
+
+def test_receive_counts_the_offline_mos_delivered_after_the_login(tmp_path, clock, capsys):
+    # the platform holds two MOs for the account; the count printed at login includes them
+    # (it used to be printed as soon as the login answered, before they had arrived: 1)
+    from smsdk_harness.conformance.world import MAIN, World
+
+    ws = Workspace(tmp_path / "ws.sqlite3", clock=clock.seconds)
+    box = Inbox(ws, MAIN)
+    box.add("13700137000", "old unread")
+    with World() as w:
+        w.platform.inject_mo("13900139000", MAIN, "离线一")   # offline until the login
+        w.platform.inject_mo("13900139001", MAIN + "5", "离线二")
+        assert len(w.platform.offline(MAIN)) == 2
+        d = _receive_in_memory(w, box, duration=30.0, settle=2.0)
+        w.run(1.0)
+        w.platform.inject_mo("13900139002", MAIN, "登录后一秒")  # still within the settle: counted
+        w.run(1.0)
+        assert "未读短信" not in capsys.readouterr().err      # not quiet for 2 s yet
+        w.run(2.5)
+        out = capsys.readouterr()
+        assert "你有 4 条未读短信 (4 unread messages)" in out.err
+        assert [line.split()[-1] for line in out.out.splitlines()] == ["离线一", "离线二", "登录后一秒"]
+        w.platform.inject_mo("13900139003", MAIN, "后来的")   # after the count: printed as it comes
+        w.run_until(lambda: d.called, limit=60)
+        out = capsys.readouterr()
+        assert d.result == 0 and "后来的" in out.out and "未读短信" not in out.err and "-- 5 unread" in out.err
+    ws.close()
+
+
+def test_receive_prints_the_count_at_duration_if_the_mos_never_settle(tmp_path, clock, capsys):
+    from smsdk_harness.conformance.world import MAIN, World
+
+    ws = Workspace(tmp_path / "ws.sqlite3", clock=clock.seconds)
+    box = Inbox(ws, MAIN)
+    with World() as w:
+        w.platform.inject_mo("13900139000", MAIN, "离线")
+        t0 = w.clock.seconds()
+        d = _receive_in_memory(w, box, duration=3.0, settle=60.0)
+        w.run_until(lambda: d.called, limit=60)
+        err = capsys.readouterr().err
+        assert d.result == 0 and w.clock.seconds() - t0 < 10
+        assert err.index("你有 1 条未读短信") < err.index("-- 1 unread")
+    ws.close()
+
+
+def test_receive_prints_the_count_at_the_settle_limit_if_mos_keep_coming(tmp_path, clock, capsys):
+    from smsdk.cli_inbox import SETTLE_LIMIT
+    from smsdk_harness.conformance.world import MAIN, World
+
+    ws = Workspace(tmp_path / "ws.sqlite3", clock=clock.seconds)
+    box = Inbox(ws, MAIN)
+    with World() as w:
+        d = _receive_in_memory(w, box, duration=SETTLE_LIMIT + 20, settle=1.0)
+        w.run(0.25)
+        t0 = w.clock.seconds()
+        printed_at = None
+        for i in range(int(SETTLE_LIMIT * 2) + 10):  # one MO every 0.5 s: never quiet for 1 s
+            w.platform.inject_mo(f"139{i:08d}", MAIN, f"第{i}条")
+            w.run(0.5)
+            if printed_at is None and "未读短信" in capsys.readouterr().err:
+                printed_at = w.clock.seconds() - t0
+        assert printed_at is not None and SETTLE_LIMIT - 1 <= printed_at <= SETTLE_LIMIT + 1
+        w.run_until(lambda: d.called, limit=60)
+        assert d.result == 0
+    ws.close()
 
 
 def test_cli_password_change(fake_smsc):

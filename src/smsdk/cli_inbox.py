@@ -2,8 +2,10 @@
 (CLIENT-inbox) and EMPP CHANGEPASS (CLIENT-password) from the command line.
 
 * ``smsdk inbox receive --workspace W --host H --port P --account A --password PW
-  [--duration S]`` — log in, print the unread count ("N unread messages"), then store every
-  MO that arrives (one line each) until Ctrl-C or ``--duration`` seconds.
+  [--duration S] [--settle S]`` — log in, store every MO that arrives (one line each) until
+  Ctrl-C or ``--duration`` seconds; the unread count ("N unread messages") comes first, once
+  the offline messages handed over right after the login have arrived (no MO for
+  ``--settle`` seconds).
 * ``smsdk inbox list [--unread] [--account A] [--limit N] [--json]``,
   ``smsdk inbox read ID``, ``smsdk inbox delete ID…``,
   ``smsdk inbox export --format csv|txt --output FILE|-`` — the stored messages.
@@ -32,6 +34,12 @@ EXIT_OK = 0
 EXIT_REFUSED = 1
 EXIT_USAGE = 2
 EXIT_LOGIN = 3
+
+# Seconds without an MO after the login before ``inbox receive`` prints the unread count: the
+# platform hands over the offline messages right after the login (FAQ-3.1.5) and says nothing
+# when it is done, so the count waits until that stream is quiet.
+SETTLE = 1.0
+SETTLE_LIMIT = 30.0  # ... but no longer than this after the login (a busy account is never quiet)
 
 _workspace_option = click.option(
     "--workspace", "workspace_path", type=click.Path(), envvar="SMSDK_WORKSPACE",
@@ -167,14 +175,18 @@ def export(workspace_path: str | None, fmt: str, output: str, account: str | Non
 @_login_options
 @click.option("--duration", type=click.FloatRange(min=0, min_open=True), default=None,
               help="Stop after this many seconds (default: until Ctrl-C).")
+@click.option("--settle", type=click.FloatRange(min=0), default=SETTLE, show_default=True,
+              help="The unread count is printed once no MO has arrived for this many seconds after "
+                   f"the login (the offline messages come right after it), at the latest {SETTLE_LIMIT:g} s "
+                   "after it or at --duration.")
 def receive(workspace_path: str | None, host: str, port: int, account: str, password: str,
-            dialect: str, login_timeout: float, duration: float | None) -> None:
+            dialect: str, login_timeout: float, duration: float | None, settle: float) -> None:
     """Log in, print the unread count, and store every MO that arrives."""
     from smsdk.cli_send import react
 
     box = _open(workspace_path)
     sys.exit(react(lambda reactor: _receive(reactor, box, host, port, account, password, dialect,
-                                            login_timeout, duration)))
+                                            login_timeout, duration, settle=settle)))
 
 
 async def _login(reactor: Any, host: str, port: int, account: str, password: str, dialect: str,
@@ -208,34 +220,70 @@ async def _login(reactor: Any, host: str, port: int, account: str, password: str
 
 
 async def _receive(reactor: Any, box: Any, host: str, port: int, account: str, password: str,
-                   dialect: str, login_timeout: float, duration: float | None) -> int:
+                   dialect: str, login_timeout: float, duration: float | None, *,
+                   settle: float = SETTLE, **client_kw: Any) -> int:
+    """``inbox receive`` on ``reactor`` (its clock times the settle and the duration);
+    ``client_kw`` goes to the Client (tests: an in-memory ``endpoint``)."""
     from twisted.internet import defer, task
 
     store = box.receiver(account)
+    held: list[str] | None = []   # MO lines until the unread count is printed, then None
+    last_mo = [0.0]               # reactor time of the last MO (or of the login)
 
     def on_mo(mo: Any) -> None:
         m = store(mo)
-        click.echo(f"*{m.id:>5}  {m.time_text}  {m.sender:<11}  {m.dest_id}  {m.shown_text}")
+        last_mo[0] = reactor.seconds()
+        line = f"*{m.id:>5}  {m.time_text}  {m.sender:<11}  {m.dest_id}  {m.shown_text}"
+        if held is not None:
+            held.append(line)
+        else:
+            click.echo(line)
 
-    client = await _login(reactor, host, port, account, password, dialect, login_timeout, on_mo=on_mo)
+    def print_unread() -> None:
+        # the client manual: "你有＊条未读短信" at each login, counting the offline messages
+        nonlocal held
+        if held is None:
+            return
+        unread = box.unread_count(account)
+        click.echo(f"你有 {unread} 条未读短信 ({unread} unread message{'s' if unread != 1 else ''})", err=True)
+        lines, held = held, None
+        for line in lines:
+            click.echo(line)
+
+    client = await _login(reactor, host, port, account, password, dialect, login_timeout, on_mo=on_mo,
+                          **client_kw)
     if isinstance(client, int):
         return client
-    # the client manual: "你有＊条未读短信" at each login (offline MOs arrive right after it)
-    unread = box.unread_count(account)
-    click.echo(f"你有 {unread} 条未读短信 ({unread} unread message{'s' if unread != 1 else ''})", err=True)
     done: defer.Deferred[None] = defer.Deferred()
     def finish() -> None:
         if not done.called:
             done.callback(None)
 
+    last_mo[0] = logged_in = reactor.seconds()
+    settle_call: list[Any] = [None]
+
+    def settled() -> None:
+        # quiet for ``settle`` seconds since the last MO (or the login)?  Else look again then
+        # (at the latest SETTLE_LIMIT seconds after the login).
+        now = reactor.seconds()
+        wait = min(last_mo[0] + settle, logged_in + max(settle, SETTLE_LIMIT)) - now
+        if wait > 0:
+            settle_call[0] = reactor.callLater(wait, settled)
+        else:
+            settle_call[0] = None
+            print_unread()
+
+    settle_call[0] = reactor.callLater(settle, settled)
     call = reactor.callLater(duration, finish) if duration is not None else None
     try:
         await done
     except defer.CancelledError:  # pragma: no cover - Ctrl-C stops the reactor instead
         pass
     finally:
-        if call is not None and call.active():
-            call.cancel()
+        for pending in (call, settle_call[0]):
+            if pending is not None and pending.active():
+                pending.cancel()
+    print_unread()  # --duration ran out before the MOs were quiet
     await client.stop()
     await task.deferLater(reactor, 0, lambda: None)
     click.echo(f"-- {box.unread_count(account)} unread", err=True)
