@@ -291,6 +291,56 @@ def test_report_before_its_submit_resp_is_kept_and_matched():
     assert sub.done and sub.counts()["delivered"] == 1
 
 
+class Recording:
+    """A SubmissionListener that records every call, in order."""
+
+    def __init__(self) -> None:
+        self.calls: list[tuple] = []
+
+    def on_written(self, submission, numbers):
+        self.calls.append(("written", tuple(numbers)))
+
+    def before_write(self):
+        self.calls.append(("before_write",))
+
+    def on_accepted(self, submission, accepted):
+        self.calls.append(("accepted", tuple(accepted)))
+
+    def on_possible_duplicate(self, submission, number):
+        self.calls.append(("flagged", number))
+
+    def on_outcome(self, submission, outcome):
+        self.calls.append(("outcome", outcome.recipient, outcome.state.value, outcome.msg_ids))
+
+
+def test_the_listener_hears_one_answer_per_submit_resp_before_any_outcome_it_brings():
+    d = Dispatcher(settings=DispatchSettings(rate=1000, group_send_limit=3))
+    heard = Recording()
+    sub = d.add("hi", numbers(3), now=0, listener=heard)
+    (job,) = drain(d, 0)
+    assert heard.calls == [("written", tuple(numbers(3)))]
+    ids = [EmppMsgId.from_int(7) + i for i in range(3)]
+    assert not d.on_report(report(ids[1]), 0.5)  # a report before its SUBMIT_RESP
+    accept(d, job, 7, 1)
+    shown = [bytes(i).hex() for i in ids]
+    assert heard.calls[1:] == [
+        ("accepted", tuple((n, m, True) for n, m in zip(numbers(3), shown))),  # one call, every recipient
+        ("outcome", numbers(3)[1], "delivered", (shown[1],)),
+    ]
+    assert sub.outcome(numbers(3)[1]).msg_ids == (shown[1],)
+
+
+def test_the_listener_hears_which_answer_completes_a_long_message():
+    d = Dispatcher(settings=DispatchSettings(rate=1000))
+    heard = Recording()
+    d.add("长" * 100, numbers(1), now=0, listener=heard)  # two parts
+    first, second = drain(d, 0)
+    accept(d, first, 1, 1)
+    accept(d, second, 2, 1)
+    answers = [c[1] for c in heard.calls if c[0] == "accepted"]
+    assert [[a[2] for a in answer] for answer in answers] == [[False], [True]]
+
+
 def test_backpressure_above_max_tracked():
     d = Dispatcher(settings=DispatchSettings(max_tracked=10))
     d.add("hi", numbers(8), now=0)

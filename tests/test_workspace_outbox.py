@@ -251,6 +251,45 @@ def test_nothing_left_to_send(rig):
         rig.outbox.start(rig.client(), c.id)
 
 
+def test_the_creator_does_not_resend_what_another_process_sent_or_cancelled(rig):
+    """start() right after create() takes the numbers it stored without reading them back;
+    only while nobody else has started or cancelled the campaign in the file."""
+    c = rig.outbox.create("hi", numbers(8))
+    other = Outbox(Workspace(rig.path, clock=rig.clock.seconds), pid=rig.outbox.pid + 1,
+                   pid_alive=lambda pid: False)
+    other.start(rig.client(), c.id)
+    rig.run(0.5)
+    assert rig.outbox.campaign(c.id).counts == {"delivered": 8}
+    rig.server.submits.clear()
+    with pytest.raises(CampaignError, match="nothing left to send"):
+        rig.outbox.start(rig.client(), c.id)
+    assert rig.server.submits == []
+
+    c2 = rig.outbox.create("hi", numbers(4))
+    other.cancel(c2.id)
+    with pytest.raises(CampaignError, match="was cancelled"):
+        rig.outbox.start(rig.client(), c2.id)
+    other.ws.close()
+
+    # a continue after a partial run by another process sends only the rest
+    c3 = rig.outbox.create("hi", numbers(30, base=100))
+    other = Outbox(Workspace(rig.path, clock=rig.clock.seconds), pid=rig.outbox.pid + 1,
+                   pid_alive=lambda pid: False)
+    client = rig.client(rate=5, group=1)
+    other.start(client, c3.id)
+    rig.run(1.0)
+    client.stop()
+    rig.run()
+    first = set(rig.submitted_to())
+    assert 0 < len(first) < 30
+    rig.server.submits.clear()
+    rig.outbox.start(rig.client(), c3.id)
+    rig.run(1.0)
+    assert set(rig.submitted_to()) == set(numbers(30, base=100)) - first
+    assert rig.outbox.campaign(c3.id).counts == {"delivered": 30}
+    other.ws.close()
+
+
 def test_resend_makes_a_new_campaign_to_everyone(rig):
     c = rig.outbox.create("hi", numbers(6) + ["bad"], signature=SIG, account=ACCOUNT)
     rig.outbox.start(rig.client(), c.id)

@@ -72,8 +72,11 @@ class SubmissionListener(Protocol):
     * :meth:`before_write` -- called once the SUBMITs of one pass have been announced and
       *before* their bytes go to the connection: a store that commits here knows of every
       SUBMIT that may have reached the platform, even if the process is killed right after;
-    * :meth:`on_accepted` -- the platform accepted part ``parts_accepted`` of ``parts_total``
-      for ``number`` with Msg_Id ``msg_id`` (shown as in ``Outcome.msg_ids``);
+    * :meth:`on_accepted` -- the platform accepted one SUBMIT: ``accepted`` lists, for each
+      of its recipients still without an outcome, ``(number, msg_id, every_part)``: the
+      Msg_Id of this part (shown as in ``Outcome.msg_ids``) and whether every part of the
+      recipient's message is now accepted (one call per SUBMIT_RESP, not per recipient;
+      before the outcome of a recipient whose report came ahead of its SUBMIT_RESP);
     * :meth:`on_possible_duplicate` -- ``number`` was just flagged possible duplicate;
     * :meth:`on_outcome` -- the final outcome of one recipient (rejected numbers are final
       before ``send`` returns: read them from ``submission.outcomes``).
@@ -81,8 +84,7 @@ class SubmissionListener(Protocol):
 
     def on_written(self, submission: Submission, numbers: list[str]) -> None: ...
     def before_write(self) -> None: ...
-    def on_accepted(self, submission: Submission, number: str, msg_id: str,
-                    parts_accepted: int, parts_total: int) -> None: ...
+    def on_accepted(self, submission: Submission, accepted: list[tuple[str, str, bool]]) -> None: ...
     def on_possible_duplicate(self, submission: Submission, number: str) -> None: ...
     def on_outcome(self, submission: Submission, outcome: Outcome) -> None: ...
 
@@ -528,6 +530,9 @@ class Dispatcher:
         job.accepted = True
         empp = self.dialect == Dialect.EMPP
         base: EmppMsgId | CmppMsgId | None = None
+        listener = job.submission.listener
+        told: list[tuple[str, str, bool]] | None = [] if listener is not None else None
+        early: list[bytes] = []
         for offset, recipient in enumerate(job.recipients):
             alias = None
             if offset == 0:
@@ -547,10 +552,9 @@ class Dispatcher:
             recipient.msg_ids.append(ident)
             if recipient.done:
                 continue
-            listener = recipient.submission.listener
-            if listener is not None:
-                listener.on_accepted(recipient.submission, recipient.number, self._show_id(ident),
-                                     len(recipient.msg_ids), recipient.parts_total)
+            if told is not None:
+                told.append((recipient.number, ident.hex() if empp else str(int.from_bytes(ident, "big")),
+                             len(recipient.msg_ids) >= recipient.parts_total))
             recipient.submission.accepted.add(recipient.number)
             self._by_msgid[key] = (recipient, alias)
             if alias is not None:
@@ -559,12 +563,16 @@ class Dispatcher:
                 self._expiries.append((now + self.settings.report_timeout, recipient))
             if self._early_reports:
                 for candidate in (key, alias):
-                    if candidate is None:
-                        continue
-                    early = self._early_reports.pop(candidate, None)
-                    if early is not None:
-                        self._on_matched_report(candidate, early[1])
+                    if candidate is not None and candidate in self._early_reports:
+                        early.append(candidate)
                         break
+        if told and listener is not None:
+            listener.on_accepted(job.submission, told)
+        # reports that came before this answer: matched once the listener knows the Msg_Ids
+        for candidate in early:
+            report = self._early_reports.pop(candidate, None)
+            if report is not None:
+                self._on_matched_report(candidate, report[1])
 
     def _fail_job(self, job: SubmitJob, status: str, detail: str) -> None:
         for recipient in job.recipients:
@@ -661,12 +669,6 @@ class Dispatcher:
             shown = tuple(str(int.from_bytes(raw, "big")) for raw in recipient.msg_ids)
         recipient.submission._resolve(Outcome(recipient.number, state, status, detail, shown,
                                               recipient.possible_duplicate))
-
-    def _show_id(self, raw: bytes) -> str:
-        """A Msg_Id as ``Outcome.msg_ids`` shows it: hex (EMPP), decimal (CMPP)."""
-        if self.dialect == Dialect.EMPP:
-            return raw.hex()
-        return str(int.from_bytes(raw, "big"))
 
     def _forget_ids(self, recipient: _Recipient) -> None:
         """Parts still awaiting a report (expired, failed, cancelled): forget their Msg_Ids,

@@ -42,7 +42,7 @@ import json
 import os
 import socket
 import sqlite3
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -213,6 +213,9 @@ class Outbox:
         self._pid_alive = pid_alive or _pid_alive
         self._running: set[int] = set()  # campaigns run by this Outbox object
         self._late: dict[int, LateReports] = {}  # id(client) -> its listener
+        # the campaign this object created last, as stored: (id, first row, numbers), so that
+        # a start() right after create() does not read 100 000 rows back (see _to_send)
+        self._created: tuple[int, int, tuple[str, ...]] | None = None
 
     # -- creating ----------------------------------------------------------------------------
 
@@ -267,6 +270,7 @@ class Outbox:
                  for i, c in enumerate(checked.rejected)))
             db.execute("UPDATE campaigns SET first_row = ?, last_row = ? WHERE id = ?",
                        (first, start + len(checked.rejected) - 1, cid))
+        self._created = (cid, first, checked.numbers)
         # (as self.campaign(cid) would read it, without counting 100 000 rows again)
         counts = {QUEUED: len(checked.numbers)}
         if checked.rejected:
@@ -357,14 +361,16 @@ class Outbox:
         now = datetime.fromtimestamp(self.ws.now(), CHINA)
         return now.replace(hour=0, minute=0, second=0, microsecond=0).timestamp()
 
-    def _campaigns(self, where: str, args: tuple[Any, ...]) -> list[Campaign]:
+    def _campaigns(self, where: str, args: tuple[Any, ...], *, count: bool = True) -> list[Campaign]:
+        """Campaigns as listed; ``count=False``: with empty ``counts`` (for start, which
+        reads the rows it sends itself, and must not count 100 000 rows first)."""
         db = self.ws.db
         rows = db.execute(
             "SELECT c.id, c.text, c.signature, c.at_time, c.account, c.created, c.dispatched, "
             f"c.cancelled, c.resent_from, c.runner_pid, c.runner_host, c.first_row, c.last_row, "
             f"c.written_through FROM campaigns c {where} ORDER BY c.id DESC", args).fetchall()
         counts: dict[int, dict[str, int]] = {}
-        for r in rows:
+        for r in rows if count else ():
             counts[r[0]] = dict(db.execute(
                 f"SELECT {_EFFECTIVE} AS s, COUNT(*) FROM campaign_recipients WHERE id BETWEEN ? AND ? "
                 "GROUP BY s", (r[13], r[11], r[12])).fetchall())
@@ -373,7 +379,7 @@ class Outbox:
             pid = r[9]
             if pid is not None and not self._runner_alive(r[0], pid, r[10]):
                 pid = None  # the process that ran it is gone (killed): not running any more
-            out.append(Campaign(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], pid, counts[r[0]]))
+            out.append(Campaign(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], pid, counts.get(r[0], {})))
         return out
 
     def _runner_alive(self, campaign_id: int, pid: int, host: str | None) -> bool:
@@ -416,10 +422,11 @@ class Outbox:
         already running, or has nothing left to send."""
         if not (isinstance(flush_interval, (int, float)) and flush_interval > 0):
             raise ValueError(f"flush_interval must be a positive number of seconds, got {flush_interval!r}")
-        found, rows = self._to_send(campaign_id, resend_unknown)
+        found, ids, numbers = self._to_send(campaign_id, resend_unknown)
         now = self.ws.now()
         at = found.at_datetime if found.at is not None and found.at > now else None
-        run = CampaignRun(self, found, rows, flush_interval, client.reactor)
+        self._created = None
+        run = CampaignRun(self, campaign_id, ids, numbers, flush_interval, client.reactor)
         first, last, mark = self._range(campaign_id)
         with self.ws.transaction() as db:
             db.execute("UPDATE campaigns SET runner_pid = ?, runner_host = ?, "
@@ -435,7 +442,7 @@ class Outbox:
         self.listen_reports(client, flush_interval=flush_interval).exclude(run._ids)  # (earlier sessions')
         try:
             # (stored checked and normalised: the client need not check them again)
-            to = _numbers.Recipients(tuple(r[1] for r in rows), (), ())
+            to = _numbers.Recipients(tuple(numbers), (), ())
             run.submission = client.send(found.text, to, signature=found.signature, at=at, listener=run)
         except BaseException:
             run.finish()
@@ -459,16 +466,32 @@ class Outbox:
     def check_startable(self, campaign_id: int, *, resend_unknown: bool = False) -> Campaign:
         """What :meth:`start` checks before sending (CampaignError if it would refuse), so
         a command line can say so before connecting."""
-        return self._to_send(campaign_id, resend_unknown)[0]
+        self._to_send(campaign_id, resend_unknown)
+        return self.campaign(campaign_id)
 
-    def _to_send(self, campaign_id: int, resend_unknown: bool) -> tuple[Campaign, list[Any]]:
-        found = self.campaign(campaign_id)
+    def _to_send(self, campaign_id: int, resend_unknown: bool
+                 ) -> tuple[Campaign, Sequence[int], Sequence[str]]:
+        """The campaign (its counts not read) and the recipients to send: their row ids
+        (ascending) and numbers, in the same order."""
+        if isinstance(campaign_id, bool) or not isinstance(campaign_id, int):
+            raise TypeError(f"campaign id must be int, not {type(campaign_id).__name__}")
+        listed = self._campaigns("WHERE c.id = ?", (campaign_id,), count=False)
+        if not listed:
+            raise CampaignError(f"no campaign {campaign_id} in {self.ws.path}")
+        found = listed[0]
         if found.cancelled is not None:
             raise CampaignError(f"campaign {campaign_id} was cancelled")
         if found.runner_pid is not None:
             raise CampaignError(f"campaign {campaign_id} is being sent by process {found.runner_pid}; "
                                 "wait for it to end (or kill it) before continuing")
         first, last, mark = self._range(campaign_id)
+        created = self._created
+        if (created is not None and created[0] == campaign_id and found.dispatched is None
+                and mark == 0):
+            # Created by this object and never handed to a client (nor cancelled, checked
+            # above): every valid row is still queued, rows first.. in the order given.
+            numbers = created[2]
+            return found, range(created[1], created[1] + len(numbers)), numbers
         # (plain tuples, not sqlite3.Row: a third of the time for 100 000 rows)
         cur = self.ws.db.cursor()
         cur.row_factory = None
@@ -482,11 +505,12 @@ class Outbox:
                 "(state = 'submitted' OR (state = 'queued' AND id <= ?))", (first, last, mark)).fetchall()
             rows.sort(key=lambda r: r[0])
         if not rows:
-            hint = (f"; {found.unknown} recipient(s) are unknown (written before a crash, never "
+            unknown = self.campaign(campaign_id).unknown
+            hint = (f"; {unknown} recipient(s) are unknown (written before a crash, never "
                     "answered): resend them with resend_unknown / --resend-unknown"
-                    if found.unknown and not resend_unknown else "")
+                    if unknown and not resend_unknown else "")
             raise CampaignError(f"campaign {campaign_id} has nothing left to send{hint}")
-        return found, rows
+        return found, [r[0] for r in rows], tuple(r[1] for r in rows)
 
     def _release(self, campaign_id: int) -> None:
         self._running.discard(campaign_id)
@@ -514,26 +538,28 @@ class CampaignRun:
     adds few objects to the process.
     """
 
-    def __init__(self, outbox: Outbox, campaign: Campaign, rows: list[Any],
+    def __init__(self, outbox: Outbox, campaign_id: int, ids: Sequence[int], numbers: Sequence[str],
                  flush_interval: float, reactor: Any) -> None:
         from twisted.internet import defer
 
         self.outbox = outbox
-        self.campaign = campaign
+        self.campaign_id = campaign_id
         self.reactor = reactor
         self.flush_interval = flush_interval
         self.submission: Submission | None = None
-        self._rid: dict[str, int] = {r[1]: r[0] for r in rows}  # number -> row id
-        self._ids = [r[0] for r in rows]  # ascending
-        self._accepts: list[tuple[int, str, bool]] = []  # (row id, msg_id, every part accepted)
+        self._rid: dict[str, int] = dict(zip(numbers, ids))  # number -> row id
+        self._ids = ids  # ascending
+        # answers as the client gives them, one list per SUBMIT_RESP, flattened:
+        # (number, msg_id, every part accepted)
+        self._accepts: list[tuple[str, str, bool]] = []
         self._outcomes: list[Outcome] = []
         self._flags: list[int] = []  # row ids flagged possible duplicate
-        self._answered: set[int] = set()  # row ids accepted or final
+        self._answered: set[str] = set()  # numbers accepted or final
         self._high = 0        # highest row id written (this run)
         self._committed = 0   # highest row id committed as written_through
         self._timer: Any = None
         self._finished = False
-        self.total = len(rows)
+        self.total = len(ids)
         self.accepted = 0
         self.finished = 0
         self.commits = 0
@@ -552,13 +578,10 @@ class CampaignRun:
     # -- SubmissionListener (cheap: the work is done when writing) ---------------------------
 
     def on_written(self, submission: Submission, numbers: list[str]) -> None:
-        rid = self._rid
-        high = self._high
-        for number in numbers:
-            row = rid[number]
-            if row > high:
-                high = row
-        self._high = high
+        if numbers:
+            high = max(map(self._rid.__getitem__, numbers))
+            if high > self._high:
+                self._high = high
 
     def before_write(self) -> None:
         """Commit the written-through mark of the SUBMITs about to be written."""
@@ -566,13 +589,12 @@ class CampaignRun:
             high = self._high
             with self.outbox.ws.transaction() as db:
                 db.execute("UPDATE campaigns SET written_through = MAX(written_through, ?) WHERE id = ?",
-                           (high, self.campaign.id))
+                           (high, self.campaign_id))
             self._committed = high
             self.commits += 1
 
-    def on_accepted(self, submission: Submission, number: str, msg_id: str,
-                    parts_accepted: int, parts_total: int) -> None:
-        self._accepts.append((self._rid[number], msg_id, parts_accepted >= parts_total))
+    def on_accepted(self, submission: Submission, accepted: list[tuple[str, str, bool]]) -> None:
+        self._accepts += accepted
         if self._timer is None:
             self._arm()
 
@@ -600,50 +622,49 @@ class CampaignRun:
         flags, self._flags = self._flags, []
         if not (accepts or outcomes or flags):
             return
-        rid, answered = self._rid, self._answered
-        # finals grouped by (state, status, detail, flag): one UPDATE over a JSON array of
-        # [row id, msg_ids] per group (a report's outcomes are nearly all alike)
-        finals: dict[tuple[str, str, str, int], list[tuple[int, str]]] = {}
+        rid = self._rid
+        # finals grouped by (state, status, detail, flag): one UPDATE per group over a JSON
+        # object {row id: msg_ids} (a report's outcomes are nearly all alike)
+        finals: dict[tuple[str, str, str, bool], dict[int, str]] = {}
         notes: list[tuple[Any, ...]] = []
-        final_ids: set[int] = set()
+        final_numbers: set[str] = set()
         cancelled = OutcomeState.CANCELLED
-        finished = 0
         for outcome in outcomes:
-            row = rid.get(outcome.recipient)
+            number = outcome.recipient
+            row = rid.get(number)
             if row is None:
                 continue
-            dup = 1 if outcome.possible_duplicate else 0
-            if outcome.state is cancelled:
+            state = outcome.state
+            if state is cancelled:
                 # the client stopped first: the row keeps what is known (queued: never
                 # written; submitted: fate unknown; accepted: awaiting a report) and can be
                 # continued; the reason is noted
-                notes.append((outcome.detail, dup, row))
+                notes.append((outcome.detail, outcome.possible_duplicate, row))
                 continue
-            final_ids.add(row)
-            finished += 1
-            key = (_STATE_NAMES[outcome.state], outcome.status, outcome.detail, dup)
+            # (the enum's value read directly: hashing the member would call Python code)
+            key = (state._value_, outcome.status, outcome.detail, outcome.possible_duplicate)
             group = finals.get(key)
             if group is None:
-                group = finals[key] = []
-            # (a tuple of untracked items, which the cyclic GC stops tracking: not a list)
-            group.append((row, " ".join(outcome.msg_ids)))
-        answered |= final_ids
-        self.finished += finished
+                group = finals[key] = {}
+            group[row] = " ".join(outcome.msg_ids)
+            final_numbers.add(number)
+        self.finished += len(final_numbers)
+        # answers: counted as they come; written only for rows without an outcome in this
+        # batch (an outcome carries its Msg_Ids), merged per row (one per part)
+        every_part = [a[0] for a in accepts if a[2]]
+        self.accepted += len(every_part)
+        answered = self._answered
+        answered |= final_numbers
+        answered.update(every_part)
         merged: dict[int, list[Any]] = {}  # row id -> [msg_ids, every part accepted]
-        accepted = 0
-        for row, msg_id, complete in accepts:
-            if complete:
-                answered.add(row)
-                accepted += 1
-            if row in final_ids:
-                continue  # its outcome carries the Msg_Ids
+        for number, msg_id, complete in [a for a in accepts if a[0] not in final_numbers]:
+            row = rid[number]
             entry = merged.get(row)
             if entry is None:
                 merged[row] = [msg_id, complete]
             else:
                 entry[0] += " " + msg_id
                 entry[1] = entry[1] or complete
-        self.accepted += accepted
         now = self.outbox.ws.now()
         with self.outbox.ws.transaction() as db:
             if merged:
@@ -653,20 +674,19 @@ class CampaignRun:
                     "msg_ids = CASE WHEN msg_ids = '' THEN ? ELSE msg_ids || ' ' || ? END, updated = ? "
                     "WHERE id = ?",
                     [(e[1], e[0], e[0], now, row) for row, e in merged.items()])
-            for (state, status, detail, dup), group in finals.items():
+            for (state_name, status, detail, dup), group in finals.items():
                 if _UPDATE_FROM:
-                    # (one statement over a JSON array: faster than executemany, as in create)
+                    # (one statement over a JSON object: faster than executemany, as in create)
                     db.execute(
                         "UPDATE campaign_recipients AS r SET state = ?, status = ?, detail = ?, "
-                        "msg_ids = json_extract(j.value, '$[1]'), "
-                        "possible_duplicate = MAX(r.possible_duplicate, ?), updated = ? "
-                        "FROM json_each(?) AS j WHERE r.id = json_extract(j.value, '$[0]')",
-                        (state, status, detail, dup, now, json.dumps(group)))
+                        "msg_ids = j.value, possible_duplicate = MAX(r.possible_duplicate, ?), updated = ? "
+                        "FROM json_each(?) AS j WHERE r.id = CAST(j.key AS INTEGER)",
+                        (state_name, status, detail, dup, now, json.dumps(group)))
                 else:
                     db.executemany(
                         "UPDATE campaign_recipients SET state = ?, status = ?, detail = ?, msg_ids = ?, "
                         "possible_duplicate = MAX(possible_duplicate, ?), updated = ? WHERE id = ?",
-                        [(state, status, detail, g[1], dup, now, g[0]) for g in group])
+                        [(state_name, status, detail, msg_ids, dup, now, row) for row, msg_ids in group.items()])
             if notes:
                 db.executemany(
                     "UPDATE campaign_recipients SET detail = ?, possible_duplicate = MAX(possible_duplicate, ?), "
@@ -699,7 +719,7 @@ class CampaignRun:
             return
         self._finished = True
         self.flush()
-        self.outbox._release(self.campaign.id)
+        self.outbox._release(self.campaign_id)
         if not self.done.called:
             self.done.callback(self)
 
@@ -745,7 +765,7 @@ class LateReports:
         self._deadlines: list[tuple[float, int]] = []  # (expiry, row id), ascending
         self._high = 0  # highest row id read
         self._misses: list[Any] = []
-        self._own: list[list[int]] = []  # row ids (ascending) sent by this client: it matches those
+        self._own: list[Sequence[int]] = []  # row ids (ascending) sent by this client: it matches those
         self._finals: list[tuple[str, str, str, int]] = []  # (state, status, detail, row id)
         self._timer: Any = None
         self._closed = False
@@ -765,13 +785,13 @@ class LateReports:
         """Rows of earlier sessions still awaiting a report."""
         return len(self._parts)
 
-    def exclude(self, rows: list[int]) -> None:
+    def exclude(self, rows: Sequence[int]) -> None:
         """Rows (ascending ids) this client sends itself: their reports are the client's."""
         self._own.append(rows)
-        for row in rows:
-            if row in self._parts:  # (a row being resent: its old Msg_Ids no longer count)
-                for key in self._parts.pop(row):
-                    self._by_key.pop(key, None)
+        # rows being resent: their old Msg_Ids no longer count (the awaiting rows are few)
+        for row in [r for r in self._parts if self._is_own(r)]:
+            for key in self._parts.pop(row):
+                self._by_key.pop(key, None)
 
     def _is_own(self, row: int) -> bool:
         for ids in self._own:
