@@ -1,7 +1,10 @@
 """Durable campaigns: an outbox in the workspace's SQLite file that survives a crash.
 
 A *campaign* is one text (signature, optional At_Time, account) and one row per recipient
-with its state::
+with its state.  A *personal* campaign (:meth:`Outbox.create_personal`: a template filled in
+per recipient, one mailing) keeps the template as its text and each row's own text; it is
+sent as one submission per text, in row order, and ``continue`` / ``resend`` keep each
+row's text::
 
     queued ──► submitted ──► accepted ──► delivered / failed / expired
       │        (written to      (Msg_Id)
