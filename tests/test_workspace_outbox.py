@@ -531,6 +531,34 @@ def test_create_personal_stores_one_campaign_grouped_by_text(rig):
     assert [r.text for r in rig.outbox.recipients(plain.id)] == [None, None]
 
 
+def test_a_workspace_from_before_personal_campaigns_is_migrated_in_place(tmp_path):
+    """The column and the flag come in a new migration (the outbox's third): a file made by
+    an earlier smsdk keeps its campaigns (not personal, rows with the campaign's text)."""
+    import sqlite3
+
+    from smsdk.workspace.outbox import COMPONENT
+    from smsdk.workspace.store import _BOOTSTRAP, _statements
+
+    path = tmp_path / "old.sqlite3"
+    db = sqlite3.connect(path)
+    db.execute(_BOOTSTRAP)
+    for version, script in enumerate(COMPONENT.migrations[:2], start=1):
+        for statement in _statements(script):
+            db.execute(statement)
+        db.execute("INSERT INTO schema_migrations VALUES ('outbox', ?, 0)", (version,))
+    db.execute("INSERT INTO campaigns (text, created, first_row, last_row) VALUES ('旧的', 0, 1, 1)")
+    db.execute("INSERT INTO campaign_recipients (id, campaign_id, number, updated) VALUES (1, 1, '13800000000', 0)")
+    db.commit()
+    db.close()
+    with Workspace(path) as ws:
+        outbox = Outbox(ws)
+        old = outbox.campaign(1)
+        assert not old.personal and old.text == "旧的" and outbox.recipients(1)[0].text is None
+        assert ws.db.execute("SELECT MAX(version) FROM schema_migrations WHERE component = 'outbox'"
+                             ).fetchone()[0] == len(COMPONENT.migrations) == 3
+        assert outbox.create_personal("{n}", [("13800000001", "新的")]).personal
+
+
 @pytest.mark.parametrize("to, error, match", [
     ([], ValueError, "at least one recipient"),
     ("13800000000", TypeError, "pairs"),
