@@ -140,14 +140,14 @@ def send_cmd(text: str | None, to: tuple[str, ...], to_file: Any, groups: tuple[
     when: datetime | None = parse_at(at, now=outbox.ws.now()) if at is not None else None
     if when is None or when.timestamp() - lead <= outbox.ws.now():
         _need_connection(conn)  # before storing: a campaign is not left behind by a typo
-    body, to = _texts(outbox.ws, text, template_name, recipients, groups)
+    body, whom = _texts(outbox.ws, text, template_name, recipients, groups)
     from smsdk.errors import PlanError
 
     try:
         if template_name is None:
-            made = [outbox.create(body, to, signature=signature or None, at=when, account=conn["account"] or "")]
+            made = [outbox.create(body, whom, signature=signature or None, at=when, account=conn["account"] or "")]
         else:
-            made = [outbox.create_personal(body, to, signature=signature or None, at=when,
+            made = [outbox.create_personal(body, whom, signature=signature or None, at=when,
                                            account=conn["account"] or "")]
     except PlanError as exc:
         raise ValueError(f"cannot send this text: {exc}") from None
