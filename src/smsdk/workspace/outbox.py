@@ -249,37 +249,47 @@ class Outbox:
             raise TypeError(f"to must be a list (or other iterable) of numbers, not {type(to).__name__}")
         _text.plan(text, signature=signature or "")  # PlanError now rather than when sending
         checked = _numbers.check_all(to)
-        if not checked.numbers and not checked.rejected:
-            raise ValueError("a campaign needs at least one recipient")
-        if not checked.numbers:
-            first = checked.rejected[0]
-            raise ValueError(f"no valid recipient among the {len(checked.rejected)} given "
-                             f"({first.given!r}: {first.rejection.value if first.rejection else 'refused'})")
+        _need_recipients(len(checked.numbers), checked.rejected)
+        return self._store(text, signature, at_epoch, account, resent_from, checked.numbers, None,
+                           [(c, None) for c in checked.rejected])
+
+    def _store(self, text: str, signature: str | None, at_epoch: float | None, account: str,
+               resent_from: int | None, numbers: Sequence[str], own: Sequence[str | None] | None,
+               rejected: Sequence[tuple[_numbers.Checked, str | None]]) -> Campaign:
+        """Insert a checked campaign: its row, one ``queued`` row per number (with its own
+        text from ``own`` when personal, else ``own`` is None) then the rejected ones."""
         now = self.ws.now()
         with self.ws.transaction() as db:
             cur = db.execute(
-                "INSERT INTO campaigns (text, signature, at_time, account, created, resent_from) "
-                "VALUES (?, ?, ?, ?, ?, ?)", (text, signature, at_epoch, account, now, resent_from))
+                "INSERT INTO campaigns (text, signature, at_time, account, created, resent_from, personal) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (text, signature, at_epoch, account, now, resent_from, int(own is not None)))
             cid = int(cur.lastrowid or 0)
             first = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM campaign_recipients").fetchone()[0]
             # (one statement over a JSON array: a third faster than executemany for 100 000)
-            db.execute("INSERT INTO campaign_recipients (id, campaign_id, number, updated) "
-                       "SELECT ? + key, ?, value, ? FROM json_each(?)",
-                       (first, cid, now, json.dumps(checked.numbers)))
-            start = first + len(checked.numbers)
+            if own is None:
+                db.execute("INSERT INTO campaign_recipients (id, campaign_id, number, updated) "
+                           "SELECT ? + key, ?, value, ? FROM json_each(?)",
+                           (first, cid, now, json.dumps(numbers)))
+            else:
+                db.execute("INSERT INTO campaign_recipients (id, campaign_id, number, text, updated) "
+                           "SELECT ? + key, ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), ? "
+                           "FROM json_each(?)", (first, cid, now, json.dumps(list(zip(numbers, own)))))
+            start = first + len(numbers)
             db.executemany(
-                "INSERT INTO campaign_recipients (id, campaign_id, number, state, detail, updated) "
-                "VALUES (?, ?, ?, 'rejected', ?, ?)",
-                ((start + i, cid, c.given, c.rejection.value if c.rejection else "", now)
-                 for i, c in enumerate(checked.rejected)))
+                "INSERT INTO campaign_recipients (id, campaign_id, number, text, state, detail, updated) "
+                "VALUES (?, ?, ?, ?, 'rejected', ?, ?)",
+                ((start + i, cid, c.given, body, c.rejection.value if c.rejection else "", now)
+                 for i, (c, body) in enumerate(rejected)))
             db.execute("UPDATE campaigns SET first_row = ?, last_row = ? WHERE id = ?",
-                       (first, start + len(checked.rejected) - 1, cid))
-        self._created = (cid, first, checked.numbers, None)
+                       (first, start + len(rejected) - 1, cid))
+        self._created = (cid, first, tuple(numbers), None if own is None else tuple(own))
         # (as self.campaign(cid) would read it, without counting 100 000 rows again)
-        counts = {QUEUED: len(checked.numbers)}
-        if checked.rejected:
-            counts[REJECTED] = len(checked.rejected)
-        return Campaign(cid, text, signature, at_epoch, account, now, None, None, resent_from, None, counts)
+        counts = {QUEUED: len(numbers)}
+        if rejected:
+            counts[REJECTED] = len(rejected)
+        return Campaign(cid, text, signature, at_epoch, account, now, None, None, resent_from, None, counts,
+                        own is not None)
 
     def create_personal(self, template: str, to: Iterable[tuple[object, str]], *,
                         signature: str | None = None, at: datetime | None = None, account: str = "",
@@ -324,13 +334,7 @@ class Outbox:
                 if group is None:
                     group = groups[body] = []
                 group.append(number)
-        if not texts and not rejected:
-            raise ValueError("a campaign needs at least one recipient")
-        if not texts:
-            first_bad = next(iter(rejected.values()))[0]
-            raise ValueError(f"no valid recipient among the {len(rejected)} given "
-                             f"({first_bad.given!r}: "
-                             f"{first_bad.rejection.value if first_bad.rejection else 'refused'})")
+        _need_recipients(len(texts), [c for c, _ in rejected.values()])
         for body, group in groups.items():
             try:
                 _text.plan(body, signature=signature or "")
@@ -338,32 +342,8 @@ class Outbox:
                 raise PlanError(f"the text for {group[0]} cannot be sent: {exc} ({body!r})") from None
         numbers = [n for group in groups.values() for n in group]
         own = [None if body == template else body for body, group in groups.items() for _ in group]
-        now = self.ws.now()
-        with self.ws.transaction() as db:
-            cur = db.execute(
-                "INSERT INTO campaigns (text, signature, at_time, account, created, resent_from, personal) "
-                "VALUES (?, ?, ?, ?, ?, ?, 1)", (template, signature, at_epoch, account, now, resent_from))
-            cid = int(cur.lastrowid or 0)
-            first = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM campaign_recipients").fetchone()[0]
-            db.execute("INSERT INTO campaign_recipients (id, campaign_id, number, text, updated) "
-                       "SELECT ? + key, ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), ? "
-                       "FROM json_each(?)",
-                       (first, cid, now, json.dumps(list(zip(numbers, own)))))
-            start = first + len(numbers)
-            db.executemany(
-                "INSERT INTO campaign_recipients (id, campaign_id, number, text, state, detail, updated) "
-                "VALUES (?, ?, ?, ?, 'rejected', ?, ?)",
-                ((start + i, cid, c.given, None if body == template else body,
-                  c.rejection.value if c.rejection else "", now)
-                 for i, (c, body) in enumerate(rejected.values())))
-            db.execute("UPDATE campaigns SET first_row = ?, last_row = ? WHERE id = ?",
-                       (first, start + len(rejected) - 1, cid))
-        self._created = (cid, first, tuple(numbers), tuple(own))
-        counts = {QUEUED: len(numbers)}
-        if rejected:
-            counts[REJECTED] = len(rejected)
-        return Campaign(cid, template, signature, at_epoch, account, now, None, None, resent_from, None,
-                        counts, True)
+        return self._store(template, signature, at_epoch, account, resent_from, numbers, own,
+                           [(c, None if body == template else body) for c, body in rejected.values()])
 
     def resend(self, campaign_id: int) -> Campaign:
         """A new campaign with the same text, signature and account to every valid recipient
@@ -1075,6 +1055,17 @@ _STATE_NAMES = {state: state.value for state in OutcomeState}
 #: UPDATE ... FROM (SQLite 3.33+): a batch of outcomes as one statement over a JSON array.
 _UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33)
 
+
+
+def _need_recipients(valid: int, rejected: Sequence[_numbers.Checked]) -> None:
+    """ValueError for a campaign with no valid recipient (none at all, or only refused ones)."""
+    if valid:
+        return
+    if not rejected:
+        raise ValueError("a campaign needs at least one recipient")
+    first = rejected[0]
+    raise ValueError(f"no valid recipient among the {len(rejected)} given "
+                     f"({first.given!r}: {first.rejection.value if first.rejection else 'refused'})")
 
 
 def _check_campaign_args(text: object, signature: object, account: object, at: object) -> float | None:
