@@ -563,6 +563,7 @@ def test_a_workspace_from_before_personal_campaigns_is_migrated_in_place(tmp_pat
     ([], ValueError, "at least one recipient"),
     ("13800000000", TypeError, "pairs"),
     (["13800000000"], TypeError, r"\(number, text\) pairs"),
+    ([["13800000000", "a", "b"]], TypeError, r"\(number, text\) pairs"),
     ([("13800000000", "a", "b")], TypeError, r"\(number, text\) pairs"),
     ([("13800000000", 5)], TypeError, "the text for '13800000000' must be str"),
     ([("13800000000", "")], ValueError, "the text for '13800000000' is empty"),

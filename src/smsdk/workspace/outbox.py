@@ -317,7 +317,7 @@ class Outbox:
         groups: dict[str, list[str]] = {}  # text -> its numbers, in first-seen order
         rejected: dict[str, tuple[_numbers.Checked, str]] = {}  # given -> (check, text)
         for item in to:
-            if not isinstance(item, tuple) or len(item) != 2:
+            if not isinstance(item, (tuple, list)) or len(item) != 2:
                 raise TypeError(f"to must hold (number, text) pairs, not {item!r}")
             given, body = item
             if not isinstance(body, str):
