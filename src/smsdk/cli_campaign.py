@@ -4,7 +4,7 @@ Every campaign is kept in the workspace file (``--workspace``, default ``$SMSDK_
 ``~/.smsdk/workspace.sqlite3``), so a campaign killed half way is continued, not restarted::
 
     smsdk campaign send --host H --account A --password W --to-file numbers.txt "text"
-    smsdk campaign send --host H ... --group public/客户 --template 问候   # filled in per recipient
+    smsdk campaign send --host H ... --group public/客户 --template 问候   # one personal campaign: a text per recipient
     smsdk campaign unsent                      # what a crash or Ctrl-C left behind
     smsdk campaign continue 3 --host H ...     # only recipients not yet accepted
     smsdk campaign continue 3 --resend-unknown # also those written but never answered (flagged)
