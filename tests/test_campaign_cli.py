@@ -112,19 +112,39 @@ def _book(ws: str) -> None:
         Templates(w).save("问候", "{name}您好，{remark}门店周末满 200 减 50。")
 
 
-def test_send_to_a_group_with_a_template_one_campaign_per_text(server, ws):
+def test_send_to_a_group_with_a_template_makes_one_personal_campaign(server, ws):
     _book(ws)
     out = smsdk("send", "--workspace", ws, *conn(server), "--group", "public/客户", "--to", "13800138002",
                 "--to", "138-0013-8000", "--to", "12345", "--template", "问候", "--json")
     assert out.returncode == 0, out.stderr
-    made = json.loads(out.stdout)["campaigns"]
+    (made,) = json.loads(out.stdout)["campaigns"]  # one mailing, one campaign
+    assert made["text"] == "{name}您好，{remark}门店周末满 200 减 50。" and made["personal"] is True
+    assert made["counts"] == {"delivered": 3, "rejected": 1}
+    shown = json.loads(smsdk("show", str(made["id"]), "--json", "--workspace", ws).stdout)
     # typed first, then the group, each number once; a typed number takes the name its group knows
-    assert [(c["text"], c["counts"]) for c in made] == [
-        ("您好，门店周末满 200 减 50。", {"delivered": 1, "rejected": 1}),
-        ("张三您好，北京门店周末满 200 减 50。", {"delivered": 1}),
-        ("李四您好，上海门店周末满 200 减 50。", {"delivered": 1})]
-    shown = json.loads(smsdk("show", str(made[0]["id"]), "--json", "--workspace", ws).stdout)
-    assert [r["recipient"] for r in shown["recipients"]] == ["13800138002", "12345"]
+    assert [(r["recipient"], r["text"], r["state"]) for r in shown["recipients"]] == [
+        ("13800138002", "您好，门店周末满 200 减 50。", "delivered"),
+        ("13800138000", "张三您好，北京门店周末满 200 减 50。", "delivered"),
+        ("13800138001", "李四您好，上海门店周末满 200 减 50。", "delivered"),
+        ("12345", None, "rejected")]
+    text = smsdk("show", str(made["id"]), "--workspace", ws).stdout
+    assert "personal: a text per recipient, from the template {name}您好" in text
+    assert "«张三您好，北京门店周末满 200 减 50。»" in text
+    assert "(personal)" in smsdk("sent", "--workspace", ws).stdout
+    # plain output: the campaign's id once
+    again = smsdk("resend", str(made["id"]), "--workspace", ws, *conn(server))
+    assert again.returncode == 0, again.stderr
+    assert again.stdout.count("campaign ") == 1 and "delivered 3" in again.stdout
+
+
+def test_a_template_that_cannot_be_sent_is_refused_naming_a_recipient(ws):
+    _book(ws)
+    out = smsdk("send", "--workspace", ws, "--host", "127.0.0.1", "--port", "1", "--account", ACCOUNT,
+                "--password", "p", "--group", "public/客户", "--template", "问候", "-s", "no brackets")
+    assert out.returncode == 2, (out.stdout, out.stderr)
+    (line,) = out.stderr.strip().splitlines()
+    assert line.startswith("smsdk campaign: cannot send this text: the text for 13800138000 cannot be sent")
+    assert json.loads(smsdk("list", "--json", "--workspace", ws).stdout) == {"campaigns": []}
 
 
 def test_send_a_text_to_groups(server, ws):

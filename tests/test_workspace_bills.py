@@ -76,6 +76,24 @@ def test_bill_counts_every_accepted_piece_by_type_account_and_group(rig):
     assert total and total[0]["sms"] == str(3 + 2 * parts)
 
 
+def test_a_personal_campaign_is_billed_per_row_from_its_own_text(rig):
+    """One campaign, a text per recipient: a recipient whose filled-in text is long is
+    billed its parts, the others one SMS each (the template itself is short)."""
+    parts = text_mod.plan(LONG, signature=SIG).sms_per_recipient
+    short, long_ = numbers(3), numbers(2, base=50)
+    c = rig.outbox.create_personal("{name}您好", [(short[0], "张三您好"), (long_[0], LONG),
+                                                 (short[1], "李四您好"), (long_[1], LONG + "!"),
+                                                 (short[2], "王五您好"), ("12345", LONG)])
+    run = rig.outbox.start(rig.client(), c.id)
+    rig.run(2.0)
+    assert run.done.called and len(run.submissions) == 5
+    rows = {r.number: r for r in rig.outbox.recipients(c.id)}
+    assert [len(rows[n].msg_ids) for n in short + long_] == [1, 1, 1, parts, parts]
+    (nov,) = Bills(rig.ws).bill("2026-11")
+    assert lines(nov) == {"normal": 3, "long": 2 * parts, "scheduled": 0, "birthday": 0}
+    assert nov.total_sms == 3 + 2 * parts and nov.total_recipients == 5  # the bad number: nothing
+
+
 def test_unsent_cancelled_and_unanswered_recipients_cost_nothing(rig):
     rig.outbox.create("never started", numbers(4))
     cancelled = rig.outbox.create("cancelled", numbers(2), at=datetime.fromtimestamp(T0 + 3600, CHINA))

@@ -4,7 +4,7 @@ Every campaign is kept in the workspace file (``--workspace``, default ``$SMSDK_
 ``~/.smsdk/workspace.sqlite3``), so a campaign killed half way is continued, not restarted::
 
     smsdk campaign send --host H --account A --password W --to-file numbers.txt "text"
-    smsdk campaign send --host H ... --group public/客户 --template 问候   # filled in per recipient
+    smsdk campaign send --host H ... --group public/客户 --template 问候   # one personal campaign: a text per recipient
     smsdk campaign unsent                      # what a crash or Ctrl-C left behind
     smsdk campaign continue 3 --host H ...     # only recipients not yet accepted
     smsdk campaign continue 3 --resend-unknown # also those written but never answered (flagged)
@@ -112,7 +112,7 @@ def _campaign_errors(fn: Callable[..., Any]) -> Callable[..., Any]:
               help="Every contact of an address-book group (public/客户, ACCOUNT/朋友, or a whole book); repeatable.")
 @click.option("--template", "-t", "template_name", default=None, metavar="NAME",
               help="Instead of TEXT: the saved template NAME, filled in per recipient ({name} {nickname} "
-                   "{remark}); one campaign per distinct text.")
+                   "{remark}): one personal campaign, each recipient with its own text.")
 @click.option("--signature", "-s", default="", help="The enterprise signature, written 【…】.")
 @click.option("--at", "at", default=None,
               help="Send at this time (At_Time): 'YYYY-MM-DD HH:MM' China time, ISO with offset, +30m, +2h.")
@@ -140,17 +140,17 @@ def send_cmd(text: str | None, to: tuple[str, ...], to_file: Any, groups: tuple[
     when: datetime | None = parse_at(at, now=outbox.ws.now()) if at is not None else None
     if when is None or when.timestamp() - lead <= outbox.ws.now():
         _need_connection(conn)  # before storing: a campaign is not left behind by a typo
-    batches = _texts(outbox.ws, text, template_name, recipients, groups)
+    body, whom = _texts(outbox.ws, text, template_name, recipients, groups)
     from smsdk.errors import PlanError
 
-    made = []
-    with outbox.ws.transaction():  # all the campaigns of a template, or none
-        for body, numbers in batches:
-            try:
-                made.append(outbox.create(body, numbers, signature=signature or None, at=when,
-                                          account=conn["account"] or ""))
-            except PlanError as exc:
-                raise ValueError(f"cannot send this text: {exc}" + (f" ({body!r})" if template_name else "")) from None
+    try:
+        if template_name is None:
+            made = [outbox.create(body, whom, signature=signature or None, at=when, account=conn["account"] or "")]
+        else:
+            made = [outbox.create_personal(body, whom, signature=signature or None, at=when,
+                                           account=conn["account"] or "")]
+    except PlanError as exc:
+        raise ValueError(f"cannot send this text: {exc}") from None
     if when is not None and when.timestamp() - lead > outbox.ws.now():
         for c in made:
             _say(conn["as_json"], {"campaign": c.as_dict()},
@@ -162,10 +162,10 @@ def send_cmd(text: str | None, to: tuple[str, ...], to_file: Any, groups: tuple[
 
 
 def _texts(ws: Any, text: str | None, template_name: str | None, typed: list[str],
-           groups: tuple[str, ...]) -> list[tuple[str, list[str]]]:
-    """(text, recipients) for each campaign to store: TEXT to every recipient, or the
-    template filled in per recipient, recipients with the same filled-in text together (the
-    outbox keeps one text per campaign).  A group that is unknown or empty is an error."""
+           groups: tuple[str, ...]) -> tuple[str, list[Any]]:
+    """The campaign to store: (TEXT, every recipient), or with a template (its body,
+    ``(number, filled-in text)`` for every recipient: one personal campaign, see
+    Outbox.create_personal).  A group that is unknown or empty is an error."""
     from smsdk.workspace.books import Books
     from smsdk.workspace.recipients import Recipient, resolve
 
@@ -178,22 +178,19 @@ def _texts(ws: Any, text: str | None, template_name: str | None, typed: list[str
         who.extend(found)
     if template_name is None:
         assert text is not None
-        return [(text, typed + [r.mobile for r in who])]
+        return text, typed + [r.mobile for r in who]
     from smsdk.workspace.templates import Templates
 
-    template = Templates(ws).get(template_name).template
+    stored = Templates(ws).get(template_name)
+    template = stored.template
     # each number once, in order; a typed number takes the name its group knows (as `smsdk recipients`)
     res = resolve(numbers_given=typed, groups=groups, books=books)
-    by_text: dict[str, list[str]] = {}
-    for person in res.recipients:
-        by_text.setdefault(template.fill(person), []).append(person.mobile)
-    batches = list(by_text.items())
+    pairs: list[Any] = [(person.mobile, template.fill(person)) for person in res.recipients]
     rejected = [left.given for left in res.rejected]
-    if rejected:
-        if not batches:
-            raise ValueError(f"no valid recipient among the {len(rejected)} given")
-        batches[0][1].extend(rejected)  # stored rejected, with the reason
-    return batches
+    if rejected and not pairs:
+        raise ValueError(f"no valid recipient among the {len(rejected)} given")
+    pairs += [(given, stored.body) for given in rejected]  # stored rejected, with the reason
+    return stored.body, pairs
 
 
 @campaign.command("continue")
@@ -330,10 +327,13 @@ def show_cmd(campaign_id: int, state: str | None, as_json: bool, workspace: str 
                               ensure_ascii=False))
         return
     _table([found], False, f"campaign {campaign_id}")
+    if found.personal:
+        click.echo(f"personal: a text per recipient, from the template {found.text}")
     for r in rows:
         flag = "  (possible duplicate)" if r.possible_duplicate else ""
         status = f" {r.status}" if r.status else ""
-        click.echo(f"{r.number:<13} {r.state}{status}  {r.detail}{flag}")
+        own = f"  «{r.text}»" if r.text is not None else ""
+        click.echo(f"{r.number:<13} {r.state}{status}  {r.detail}{flag}{own}")
 
 
 # -- helpers ----------------------------------------------------------------------------------
@@ -374,6 +374,8 @@ def _table(found: list[Any], as_json: bool, title: str) -> None:
     for c in found:
         states = ", ".join(f"{k} {v}" for k, v in sorted(c.counts.items()))
         text = c.text if len(c.text) <= 30 else c.text[:29] + "…"
+        if c.personal:
+            text = "(personal) " + text
         again = f" (again {c.resent_from})" if c.resent_from else ""
         table.add_row(str(c.id), c.state + again, _when(c.created), _when(c.at), str(c.total), states, text)
     Console(soft_wrap=True).print(table)
@@ -489,9 +491,14 @@ async def _send_until_interrupted(reactor: Any, ids: list[int], outbox: Any, con
     runs = []
     for cid in ids if not reports_only else ():
         try:
-            runs.append(outbox.start(client, cid, resend_unknown=resend_unknown))
+            run = outbox.start(client, cid, resend_unknown=resend_unknown)
         except CampaignError as exc:
             click.echo(f"smsdk campaign: {exc}", err=True)
+            continue
+        runs.append(run)
+        if run.error is not None:  # a personal campaign: texts after the first refused
+            click.echo(f"smsdk campaign: campaign {cid}: {run.total} recipients handed over, the rest "
+                       f"stay queued ({run.error}); 'smsdk campaign continue {cid}' sends them", err=True)
     progress = _Progress(runs, reactor) if runs and not conn["as_json"] and sys.stderr.isatty() else None
     try:
         # first until every recipient is accepted or final (or the client gave up) ...

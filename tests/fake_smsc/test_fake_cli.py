@@ -172,14 +172,13 @@ def test_demo_runs_a_durable_campaign_through_a_workspace(tmp_path):
     # what the demo printed is in the workspace file, where the workspace commands find it
     sent = smsdk("campaign", "sent", "--json", "--workspace", str(path))
     assert sent.returncode == 0, sent.stderr
-    campaigns = json.loads(sent.stdout)["campaigns"]
-    assert sorted(c["text"][:2] for c in campaigns) == sorted(["张三", "李四", "王五", "赵六", "钱七"])
-    counts: dict[str, int] = {}
-    for c in campaigns:
-        assert c["account"] == "10657109000001"
-        for state, n in c["counts"].items():
-            counts[state] = counts.get(state, 0) + n
-    assert counts == {"delivered": 3, "failed": 2}
+    (campaign,) = json.loads(sent.stdout)["campaigns"]  # one mailing: one personal campaign
+    assert campaign["personal"] is True and campaign["text"].startswith("{name}您好")
+    assert campaign["account"] == "10657109000001"
+    assert campaign["counts"] == {"delivered": 3, "failed": 2}
+    shown = smsdk("campaign", "show", str(campaign["id"]), "--json", "--workspace", str(path))
+    assert sorted(r["text"][:2] for r in json.loads(shown.stdout)["recipients"]) == sorted(
+        ["张三", "李四", "王五", "赵六", "钱七"])
     group = smsdk("book", "contacts", "--group", "客户", "--json", "--workspace", str(path))
     assert group.returncode == 0, group.stderr
     assert len(group.stdout.strip().splitlines()) == 5

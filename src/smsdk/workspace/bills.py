@@ -9,6 +9,7 @@ What is counted (decided, see docs/workspace.md "Bills"):
 * **Billed SMS** are the pieces the platform *accepted*: every Msg_Id a recipient's row holds
   is one SMS (a part of a long concatenated message, or a piece, each billed on its own:
   RULES.md "Billing counts every SMS a handset receives (per recipient, per piece or part)").
+  A personal campaign's rows are billed each from its own text (its own Msg_Ids).
   Recipients never sent (queued, cancelled, rejected numbers) and those whose SUBMIT was
   never answered (unknown after a crash) cost nothing.  A piece accepted and later reported
   failed (UNDELIV, DTBLACK ...) was still submitted successfully (FAQ-2.1.4) and is billed;

@@ -1,7 +1,10 @@
 """Durable campaigns: an outbox in the workspace's SQLite file that survives a crash.
 
 A *campaign* is one text (signature, optional At_Time, account) and one row per recipient
-with its state::
+with its state.  A *personal* campaign (:meth:`Outbox.create_personal`: a template filled in
+per recipient, one mailing) keeps the template as its text and each row's own text; it is
+sent as one submission per text, in row order, and ``continue`` / ``resend`` keep each
+row's text::
 
     queued ──► submitted ──► accepted ──► delivered / failed / expired
       │        (written to      (Msg_Id)
@@ -52,6 +55,7 @@ from smsdk import text as _text
 from smsdk.china_time import CHINA
 from smsdk.codes import describe_stat
 from smsdk.dispatch import DELIVERED_STAT, Outcome, OutcomeState, Submission
+from smsdk.errors import PlanError
 from smsdk.workspace.store import Workspace, WorkspaceError, component
 
 # -- schema -----------------------------------------------------------------------------------
@@ -97,6 +101,13 @@ COMPONENT = component(
     """
     CREATE INDEX campaign_recipients_awaiting ON campaign_recipients (id) WHERE state = 'accepted';
     """,
+    # Personal campaigns (a template filled in per recipient): each row may carry its own
+    # text, NULL meaning the campaign's text; the campaign's text keeps the template and
+    # ``personal`` says its rows have texts of their own (see Outbox.create_personal).
+    """
+    ALTER TABLE campaign_recipients ADD COLUMN text TEXT;
+    ALTER TABLE campaigns ADD COLUMN personal INTEGER NOT NULL DEFAULT 0;
+    """,
 )
 
 QUEUED = "queued"
@@ -121,7 +132,10 @@ class CampaignError(WorkspaceError):
 
 @dataclass(frozen=True)
 class Campaign:
-    """One campaign as listed: its row and how many recipients are in each state."""
+    """One campaign as listed: its row and how many recipients are in each state.
+
+    ``personal``: a text per recipient (:meth:`Outbox.create_personal`, a template filled in
+    per recipient); ``text`` is then the template, what lists show."""
 
     id: int
     text: str
@@ -134,6 +148,7 @@ class Campaign:
     resent_from: int | None
     runner_pid: int | None
     counts: dict[str, int]
+    personal: bool = False
 
     @property
     def total(self) -> int:
@@ -172,12 +187,13 @@ class Campaign:
         return {"id": self.id, "text": self.text, "signature": self.signature, "at": self.at,
                 "account": self.account, "created": self.created, "dispatched": self.dispatched,
                 "cancelled": self.cancelled, "resent_from": self.resent_from, "state": self.state,
-                "counts": dict(self.counts), "total": self.total}
+                "counts": dict(self.counts), "total": self.total, "personal": self.personal}
 
 
 @dataclass(frozen=True)
 class RecipientRow:
-    """One recipient of a campaign, as stored."""
+    """One recipient of a campaign, as stored; ``text``: its own text in a personal campaign
+    (None: the campaign's text)."""
 
     number: str
     state: str
@@ -185,11 +201,12 @@ class RecipientRow:
     detail: str
     msg_ids: tuple[str, ...]
     possible_duplicate: bool
+    text: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"recipient": self.number, "state": self.state, "status": self.status,
                 "detail": self.detail, "msg_ids": list(self.msg_ids),
-                "possible_duplicate": self.possible_duplicate}
+                "possible_duplicate": self.possible_duplicate, "text": self.text}
 
 
 # -- the outbox -------------------------------------------------------------------------------
@@ -215,7 +232,8 @@ class Outbox:
         self._late: dict[int, LateReports] = {}  # id(client) -> its listener
         # the campaign this object created last, as stored: (id, first row, numbers), so that
         # a start() right after create() does not read 100 000 rows back (see _to_send)
-        self._created: tuple[int, int, tuple[str, ...]] | None = None
+        # (and, for a personal campaign, each row's own text: None for the campaign's)
+        self._created: tuple[int, int, tuple[str, ...], tuple[str | None, ...] | None] | None = None
 
     # -- creating ----------------------------------------------------------------------------
 
@@ -226,67 +244,122 @@ class Outbox:
         in first-seen order, each number once; invalid and PHS numbers are stored
         ``rejected`` with the reason.  Raises ValueError / TypeError for a bad argument and
         :class:`~smsdk.errors.PlanError` for a text that can never be sent."""
-        if not isinstance(text, str):
-            raise TypeError(f"text must be str, not {type(text).__name__}")
-        if not text:
-            raise ValueError("text must not be empty")
-        if signature is not None and not isinstance(signature, str):
-            raise TypeError(f"signature must be str or None, not {type(signature).__name__}")
-        if not isinstance(account, str):
-            raise TypeError(f"account must be str, not {type(account).__name__}")
+        at_epoch = _check_campaign_args(text, signature, account, at)
         if isinstance(to, (str, bytes, bytearray)) or not isinstance(to, Iterable):
             raise TypeError(f"to must be a list (or other iterable) of numbers, not {type(to).__name__}")
-        at_epoch: float | None = None
-        if at is not None:
-            if not isinstance(at, datetime):
-                raise TypeError(f"at must be a datetime or None, not {type(at).__name__}")
-            if at.tzinfo is None:
-                raise ValueError("at must be timezone-aware (e.g. datetime(..., tzinfo=smsdk.china_time.CHINA))")
-            at_epoch = at.timestamp()
         _text.plan(text, signature=signature or "")  # PlanError now rather than when sending
         checked = _numbers.check_all(to)
-        if not checked.numbers and not checked.rejected:
-            raise ValueError("a campaign needs at least one recipient")
-        if not checked.numbers:
-            first = checked.rejected[0]
-            raise ValueError(f"no valid recipient among the {len(checked.rejected)} given "
-                             f"({first.given!r}: {first.rejection.value if first.rejection else 'refused'})")
+        _need_recipients(len(checked.numbers), checked.rejected)
+        return self._store(text, signature, at_epoch, account, resent_from, checked.numbers, None,
+                           [(c, None) for c in checked.rejected])
+
+    def _store(self, text: str, signature: str | None, at_epoch: float | None, account: str,
+               resent_from: int | None, numbers: Sequence[str], own: Sequence[str | None] | None,
+               rejected: Sequence[tuple[_numbers.Checked, str | None]]) -> Campaign:
+        """Insert a checked campaign: its row, one ``queued`` row per number (with its own
+        text from ``own`` when personal, else ``own`` is None) then the rejected ones."""
         now = self.ws.now()
         with self.ws.transaction() as db:
             cur = db.execute(
-                "INSERT INTO campaigns (text, signature, at_time, account, created, resent_from) "
-                "VALUES (?, ?, ?, ?, ?, ?)", (text, signature, at_epoch, account, now, resent_from))
+                "INSERT INTO campaigns (text, signature, at_time, account, created, resent_from, personal) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?)",
+                (text, signature, at_epoch, account, now, resent_from, int(own is not None)))
             cid = int(cur.lastrowid or 0)
             first = db.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM campaign_recipients").fetchone()[0]
             # (one statement over a JSON array: a third faster than executemany for 100 000)
-            db.execute("INSERT INTO campaign_recipients (id, campaign_id, number, updated) "
-                       "SELECT ? + key, ?, value, ? FROM json_each(?)",
-                       (first, cid, now, json.dumps(checked.numbers)))
-            start = first + len(checked.numbers)
+            if own is None:
+                db.execute("INSERT INTO campaign_recipients (id, campaign_id, number, updated) "
+                           "SELECT ? + key, ?, value, ? FROM json_each(?)",
+                           (first, cid, now, json.dumps(numbers)))
+            else:
+                db.execute("INSERT INTO campaign_recipients (id, campaign_id, number, text, updated) "
+                           "SELECT ? + key, ?, json_extract(value, '$[0]'), json_extract(value, '$[1]'), ? "
+                           "FROM json_each(?)", (first, cid, now, json.dumps(list(zip(numbers, own)))))
+            start = first + len(numbers)
             db.executemany(
-                "INSERT INTO campaign_recipients (id, campaign_id, number, state, detail, updated) "
-                "VALUES (?, ?, ?, 'rejected', ?, ?)",
-                ((start + i, cid, c.given, c.rejection.value if c.rejection else "", now)
-                 for i, c in enumerate(checked.rejected)))
+                "INSERT INTO campaign_recipients (id, campaign_id, number, text, state, detail, updated) "
+                "VALUES (?, ?, ?, ?, 'rejected', ?, ?)",
+                ((start + i, cid, c.given, body, c.rejection.value if c.rejection else "", now)
+                 for i, (c, body) in enumerate(rejected)))
             db.execute("UPDATE campaigns SET first_row = ?, last_row = ? WHERE id = ?",
-                       (first, start + len(checked.rejected) - 1, cid))
-        self._created = (cid, first, checked.numbers)
+                       (first, start + len(rejected) - 1, cid))
+        self._created = (cid, first, tuple(numbers), None if own is None else tuple(own))
         # (as self.campaign(cid) would read it, without counting 100 000 rows again)
-        counts = {QUEUED: len(checked.numbers)}
-        if checked.rejected:
-            counts[REJECTED] = len(checked.rejected)
-        return Campaign(cid, text, signature, at_epoch, account, now, None, None, resent_from, None, counts)
+        counts = {QUEUED: len(numbers)}
+        if rejected:
+            counts[REJECTED] = len(rejected)
+        return Campaign(cid, text, signature, at_epoch, account, now, None, None, resent_from, None, counts,
+                        own is not None)
+
+    def create_personal(self, template: str, to: Iterable[tuple[object, str]], *,
+                        signature: str | None = None, at: datetime | None = None, account: str = "",
+                        resent_from: int | None = None) -> Campaign:
+        """Store a new *personal* campaign: one mailing with a text per recipient (a template
+        filled in per recipient), nothing sent yet.  ``template`` is the campaign's own text
+        (what the lists show: the template as written); ``to`` gives ``(number, text)`` pairs.
+
+        Numbers are checked and de-duplicated as :meth:`create` does: one ``queued`` row per
+        valid number, and **for a number given twice the first pair's text wins** (the later
+        pair is dropped); invalid and PHS numbers are stored ``rejected`` with the reason.
+        Every distinct text of a valid number is checked with :func:`smsdk.text.plan`: one
+        that can never be sent raises :class:`~smsdk.errors.PlanError` naming the (first)
+        recipient it was meant for, and nothing is stored.
+
+        The rows are stored grouped by text (the rows of one text contiguous, the groups in
+        the order their text was first seen, the numbers of a group in the order given), so
+        :meth:`start` sends one submission per text in row order (see :class:`CampaignRun`).
+        A row's text is stored NULL when it equals ``template``."""
+        at_epoch = _check_campaign_args(template, signature, account, at)
+        if isinstance(to, (str, bytes, bytearray)) or not isinstance(to, Iterable):
+            raise TypeError("to must be a list (or other iterable) of (number, text) pairs, "
+                            f"not {type(to).__name__}")
+        texts: dict[str, str] = {}  # valid number -> its text (the first given)
+        groups: dict[str, list[str]] = {}  # text -> its numbers, in first-seen order
+        rejected: dict[str, tuple[_numbers.Checked, str]] = {}  # given -> (check, text)
+        for item in to:
+            if not isinstance(item, (tuple, list)) or len(item) != 2:
+                raise TypeError(f"to must hold (number, text) pairs, not {item!r}")
+            given, body = item
+            if not isinstance(body, str):
+                raise TypeError(f"the text for {given!r} must be str, not {type(body).__name__}")
+            if not body:
+                raise ValueError(f"the text for {given!r} is empty")
+            checked = _numbers.check(given)
+            number = checked.number
+            if number is None:
+                rejected.setdefault(checked.given, (checked, body))
+            elif number not in texts:
+                texts[number] = body
+                group = groups.get(body)
+                if group is None:
+                    group = groups[body] = []
+                group.append(number)
+        _need_recipients(len(texts), [c for c, _ in rejected.values()])
+        for body, group in groups.items():
+            try:
+                _text.plan(body, signature=signature or "")
+            except PlanError as exc:
+                raise PlanError(f"the text for {group[0]} cannot be sent: {exc} ({body!r})") from None
+        numbers = [n for group in groups.values() for n in group]
+        own = [None if body == template else body for body, group in groups.items() for _ in group]
+        return self._store(template, signature, at_epoch, account, resent_from, numbers, own,
+                           [(c, None if body == template else body) for c, body in rejected.values()])
 
     def resend(self, campaign_id: int) -> Campaign:
         """A new campaign with the same text, signature and account to every valid recipient
-        of ``campaign_id`` ("resend" / "send again"); its At_Time is kept only if still ahead."""
+        of ``campaign_id`` ("resend" / "send again"); its At_Time is kept only if still ahead.
+        A personal campaign is sent again as one, each recipient with its own text."""
         old = self.campaign(campaign_id)
         rows = self.ws.db.execute(
-            "SELECT number FROM campaign_recipients WHERE id BETWEEN ? AND ? AND state != 'rejected' "
+            "SELECT number, text FROM campaign_recipients WHERE id BETWEEN ? AND ? AND state != 'rejected' "
             "ORDER BY id", self._range(campaign_id)[:2]).fetchall()
         if not rows:
             raise CampaignError(f"campaign {campaign_id} has no valid recipient to send again")
         at = old.at_datetime if old.at is not None and old.at > self.ws.now() else None
+        if old.personal:
+            return self.create_personal(old.text, [(r[0], r[1] or old.text) for r in rows],
+                                        signature=old.signature, at=at, account=old.account,
+                                        resent_from=old.id)
         return self.create(old.text, [r[0] for r in rows], signature=old.signature, at=at,
                            account=old.account, resent_from=old.id)
 
@@ -339,13 +412,13 @@ class Outbox:
         if state is not None and state not in STATES:
             raise ValueError(f"unknown recipient state {state!r}: one of {', '.join(STATES)}")
         first, last, mark = self._range(campaign_id)
-        sql = (f"SELECT number, {_EFFECTIVE}, status, detail, msg_ids, possible_duplicate "
+        sql = (f"SELECT number, {_EFFECTIVE}, status, detail, msg_ids, possible_duplicate, text "
                "FROM campaign_recipients WHERE id BETWEEN ? AND ?")
         args: tuple[Any, ...] = (mark, first, last)
         if state is not None:
             sql += f" AND {_EFFECTIVE} = ?"
             args += (mark, state)
-        return [RecipientRow(r[0], r[1], r[2], r[3], tuple(r[4].split()), bool(r[5]))
+        return [RecipientRow(r[0], r[1], r[2], r[3], tuple(r[4].split()), bool(r[5]), r[6])
                 for r in self.ws.db.execute(sql + " ORDER BY id", args)]
 
     def _range(self, campaign_id: int) -> tuple[int, int, int]:
@@ -368,7 +441,7 @@ class Outbox:
         rows = db.execute(
             "SELECT c.id, c.text, c.signature, c.at_time, c.account, c.created, c.dispatched, "
             f"c.cancelled, c.resent_from, c.runner_pid, c.runner_host, c.first_row, c.last_row, "
-            f"c.written_through FROM campaigns c {where} ORDER BY c.id DESC", args).fetchall()
+            f"c.written_through, c.personal FROM campaigns c {where} ORDER BY c.id DESC", args).fetchall()
         counts: dict[int, dict[str, int]] = {}
         for r in rows if count else ():
             counts[r[0]] = dict(db.execute(
@@ -379,7 +452,8 @@ class Outbox:
             pid = r[9]
             if pid is not None and not self._runner_alive(r[0], pid, r[10]):
                 pid = None  # the process that ran it is gone (killed): not running any more
-            out.append(Campaign(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], pid, counts.get(r[0], {})))
+            out.append(Campaign(r[0], r[1], r[2], r[3], r[4], r[5], r[6], r[7], r[8], pid, counts.get(r[0], {}),
+                                bool(r[14])))
         return out
 
     def _runner_alive(self, campaign_id: int, pid: int, host: str | None) -> bool:
@@ -419,10 +493,18 @@ class Outbox:
         (written before a crash, never answered), flagged possible duplicate.  Returns the
         :class:`CampaignRun`; its ``done`` Deferred fires when every recipient sent has its
         outcome or the client stopped.  Raises CampaignError when the campaign is cancelled,
-        already running, or has nothing left to send."""
+        already running, or has nothing left to send.
+
+        A personal campaign goes as one ``client.send`` per text (each run of rows with the
+        same text, in row order: the rows of a text are stored together), all with the same
+        :class:`CampaignRun` as listener, each row with its own text.  Should the client
+        refuse one after the first (ClientStopped, Backpressure, a text too long with the
+        client's signature), the texts handed over go on, the rest stay ``queued`` for a
+        ``continue``, and the refusal is kept in ``run.error``; a refusal of the first one
+        is raised, as for any campaign."""
         if not (isinstance(flush_interval, (int, float)) and flush_interval > 0):
             raise ValueError(f"flush_interval must be a positive number of seconds, got {flush_interval!r}")
-        found, ids, numbers = self._to_send(campaign_id, resend_unknown)
+        found, ids, numbers, texts = self._to_send(campaign_id, resend_unknown)
         now = self.ws.now()
         at = found.at_datetime if found.at is not None and found.at > now else None
         self._created = None
@@ -440,6 +522,9 @@ class Outbox:
                            "WHERE id BETWEEN ? AND ? AND state = 'submitted'", (now, first, last))
         self._running.add(campaign_id)
         self.listen_reports(client, flush_interval=flush_interval).exclude(run._ids)  # (earlier sessions')
+        if texts is not None:
+            self._send_personal(client, run, found, ids, numbers, texts, at)
+            return run
         try:
             # (stored checked and normalised: the client need not check them again)
             to = _numbers.Recipients(tuple(numbers), (), ())
@@ -447,8 +532,35 @@ class Outbox:
         except BaseException:
             run.finish()
             raise
+        run.submissions.append(run.submission)
         run.started()
         return run
+
+    def _send_personal(self, client: Any, run: CampaignRun, found: Campaign, ids: Sequence[int],
+                       numbers: Sequence[str], texts: Sequence[str | None], at: datetime | None) -> None:
+        """One ``client.send`` per run of rows with the same text, in row order (start)."""
+        subs = run.submissions
+        i, n = 0, len(ids)
+        while i < n:
+            body = texts[i]
+            j = i + 1
+            while j < n and texts[j] == body:
+                j += 1
+            to = _numbers.Recipients(tuple(numbers[i:j]), (), ())
+            try:
+                subs.append(client.send(found.text if body is None else body, to,
+                                        signature=found.signature, at=at, listener=run))
+            except BaseException as exc:
+                if not subs or not isinstance(exc, Exception):
+                    run.finish()
+                    raise
+                # the texts handed over go on; the rest stay queued (a continue sends them)
+                run.error = exc
+                run.total = i
+                break
+            i = j
+        run.submission = subs[0]
+        run.started()
 
     def listen_reports(self, client: Any, *, flush_interval: float = 0.5) -> LateReports:
         """Match the status reports ``client`` cannot match itself (rows accepted by an
@@ -470,9 +582,10 @@ class Outbox:
         return self.campaign(campaign_id)
 
     def _to_send(self, campaign_id: int, resend_unknown: bool
-                 ) -> tuple[Campaign, Sequence[int], Sequence[str]]:
+                 ) -> tuple[Campaign, Sequence[int], Sequence[str], Sequence[str | None] | None]:
         """The campaign (its counts not read) and the recipients to send: their row ids
-        (ascending) and numbers, in the same order."""
+        (ascending) and numbers, in the same order; for a personal campaign also each row's
+        own text (None: the campaign's), else None."""
         if isinstance(campaign_id, bool) or not isinstance(campaign_id, int):
             raise TypeError(f"campaign id must be int, not {type(campaign_id).__name__}")
         listed = self._campaigns("WHERE c.id = ?", (campaign_id,), count=False)
@@ -491,17 +604,18 @@ class Outbox:
             # Created by this object and never handed to a client (nor cancelled, checked
             # above): every valid row is still queued, rows first.. in the order given.
             numbers = created[2]
-            return found, range(created[1], created[1] + len(numbers)), numbers
+            return found, range(created[1], created[1] + len(numbers)), numbers, created[3]
         # (plain tuples, not sqlite3.Row: a third of the time for 100 000 rows)
         cur = self.ws.db.cursor()
         cur.row_factory = None
         # queued: stored 'queued' above the mark; unknown: 'submitted', or 'queued' up to it
+        columns = "id, number, text" if found.personal else "id, number"
         rows = cur.execute(
-            "SELECT id, number FROM campaign_recipients WHERE id BETWEEN ? AND ? AND state = 'queued' "
+            f"SELECT {columns} FROM campaign_recipients WHERE id BETWEEN ? AND ? AND state = 'queued' "
             "ORDER BY id", (max(first, mark + 1), last)).fetchall()
         if resend_unknown:
             rows += cur.execute(
-                "SELECT id, number FROM campaign_recipients WHERE id BETWEEN ? AND ? AND "
+                f"SELECT {columns} FROM campaign_recipients WHERE id BETWEEN ? AND ? AND "
                 "(state = 'submitted' OR (state = 'queued' AND id <= ?))", (first, last, mark)).fetchall()
             rows.sort(key=lambda r: r[0])
         if not rows:
@@ -510,7 +624,8 @@ class Outbox:
                     "answered): resend them with resend_unknown / --resend-unknown"
                     if unknown and not resend_unknown else "")
             raise CampaignError(f"campaign {campaign_id} has nothing left to send{hint}")
-        return found, [r[0] for r in rows], tuple(r[1] for r in rows)
+        texts = tuple(r[2] for r in rows) if found.personal else None
+        return found, [r[0] for r in rows], tuple(r[1] for r in rows), texts
 
     def _release(self, campaign_id: int) -> None:
         self._running.discard(campaign_id)
@@ -520,15 +635,18 @@ class Outbox:
 
 
 class CampaignRun:
-    """One pass of sending a campaign: the listener of its submission, writing every change
-    to the outbox in batches (see the module docstring).  Counters for a progress display
+    """One pass of sending a campaign: the listener of its submissions (one; a personal
+    campaign's: one per text, ``submissions`` in row order), writing every change to the
+    outbox in batches (see the module docstring).  Counters for a progress display
     (recipients of this run, as of the last write): ``written``, ``accepted``, ``finished``,
     ``unanswered`` (neither accepted nor final yet); ``commits``: transactions so far.
 
     Durability: before a pass of SUBMITs is written, one small transaction raises the
     campaign's ``written_through`` to the highest recipient row they carry.  The client
     sends a campaign's recipients in row order (retries go to the front of the queue, never
-    past a later row), so every row up to that mark has been written at least once: a row
+    past a later row; the dispatcher's queue is first in, first out across submissions, so
+    the submissions of a personal campaign, handed over in row order, keep that order), so
+    every row up to that mark has been written at least once: a row
     still stored ``queued`` at or below the mark reads as ``submitted``.  Should the order
     ever change, a row below the mark that was not written would read ``submitted`` too:
     unknown, never lost and never silently resent.  Answers (``accepted`` and its Msg_Ids),
@@ -546,7 +664,10 @@ class CampaignRun:
         self.campaign_id = campaign_id
         self.reactor = reactor
         self.flush_interval = flush_interval
-        self.submission: Submission | None = None
+        self.submission: Submission | None = None  # the first (the only one unless personal)
+        self.submissions: list[Submission] = []
+        self.error: BaseException | None = None  # a personal campaign's later send refused (start)
+        self._pending = 0  # submissions not done yet
         self._rid: dict[str, int] = dict(zip(numbers, ids))  # number -> row id
         self._ids = ids  # ascending
         # answers as the client gives them, one list per SUBMIT_RESP, flattened:
@@ -703,14 +824,22 @@ class CampaignRun:
     # -- life cycle --------------------------------------------------------------------------
 
     def started(self) -> None:
-        """Called by Outbox.start once the client has the submission."""
-        sub = self.submission
-        assert sub is not None
-        # numbers the client refused itself (none normally: the outbox stored them checked)
-        for outcome in list(sub.outcomes.values()):
-            if outcome.recipient in self._rid and outcome.state is OutcomeState.REJECTED:
-                self.on_outcome(sub, outcome)
-        sub.add_done_callback(lambda _s: self.finish())
+        """Called by Outbox.start once the client has the submissions: the run finishes
+        when every one of them is done."""
+        subs = self.submissions
+        assert subs
+        self._pending = len(subs)
+        for sub in subs:
+            # numbers the client refused itself (none normally: the outbox stored them checked)
+            for outcome in list(sub.outcomes.values()):
+                if outcome.recipient in self._rid and outcome.state is OutcomeState.REJECTED:
+                    self.on_outcome(sub, outcome)
+            sub.add_done_callback(self._submission_done)
+
+    def _submission_done(self, _sub: Submission) -> None:
+        self._pending -= 1
+        if self._pending <= 0:
+            self.finish()
 
     def finish(self) -> None:
         """Write what is left and release the campaign (the submission is done, or the
@@ -926,6 +1055,37 @@ _STATE_NAMES = {state: state.value for state in OutcomeState}
 #: UPDATE ... FROM (SQLite 3.33+): a batch of outcomes as one statement over a JSON array.
 _UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33)
 
+
+
+def _need_recipients(valid: int, rejected: Sequence[_numbers.Checked]) -> None:
+    """ValueError for a campaign with no valid recipient (none at all, or only refused ones)."""
+    if valid:
+        return
+    if not rejected:
+        raise ValueError("a campaign needs at least one recipient")
+    first = rejected[0]
+    raise ValueError(f"no valid recipient among the {len(rejected)} given "
+                     f"({first.given!r}: {first.rejection.value if first.rejection else 'refused'})")
+
+
+def _check_campaign_args(text: object, signature: object, account: object, at: object) -> float | None:
+    """The checks :meth:`Outbox.create` and :meth:`Outbox.create_personal` share; the
+    At_Time as epoch seconds (None: at once)."""
+    if not isinstance(text, str):
+        raise TypeError(f"text must be str, not {type(text).__name__}")
+    if not text:
+        raise ValueError("text must not be empty")
+    if signature is not None and not isinstance(signature, str):
+        raise TypeError(f"signature must be str or None, not {type(signature).__name__}")
+    if not isinstance(account, str):
+        raise TypeError(f"account must be str, not {type(account).__name__}")
+    if at is None:
+        return None
+    if not isinstance(at, datetime):
+        raise TypeError(f"at must be a datetime or None, not {type(at).__name__}")
+    if at.tzinfo is None:
+        raise ValueError("at must be timezone-aware (e.g. datetime(..., tzinfo=smsdk.china_time.CHINA))")
+    return at.timestamp()
 
 
 def _pid_alive(pid: int) -> bool:
