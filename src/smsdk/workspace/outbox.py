@@ -440,6 +440,9 @@ class Outbox:
                            "WHERE id BETWEEN ? AND ? AND state = 'submitted'", (now, first, last))
         self._running.add(campaign_id)
         self.listen_reports(client, flush_interval=flush_interval).exclude(run._ids)  # (earlier sessions')
+        hold = getattr(client, "hold_report_acks", None)  # (EMPP/CMPP: a report is answered once written)
+        if hold is not None:
+            run._unhold = hold(run.flush, delay=flush_interval)
         try:
             # (stored checked and normalised: the client need not check them again)
             to = _numbers.Recipients(tuple(numbers), (), ())
@@ -559,6 +562,7 @@ class CampaignRun:
         self._committed = 0   # highest row id committed as written_through
         self._timer: Any = None
         self._finished = False
+        self._unhold: Callable[[], None] | None = None
         self.total = len(ids)
         self.accepted = 0
         self.finished = 0
@@ -719,6 +723,8 @@ class CampaignRun:
             return
         self._finished = True
         self.flush()
+        if self._unhold is not None:
+            self._unhold()
         self.outbox._release(self.campaign_id)
         if not self.done.called:
             self.done.callback(self)
@@ -777,6 +783,8 @@ class LateReports:
         self._load()
         self._expire(self.reactor.seconds())
         self._remove = client.add_unmatched_report_handler(self.on_report)
+        hold = getattr(client, "hold_report_acks", None)
+        self._unhold = hold(self.flush, delay=flush_interval) if hold is not None else None
         if self._finals:
             self.flush()
 
@@ -919,6 +927,8 @@ class LateReports:
         self.flush()
         self._closed = True
         self._remove()
+        if self._unhold is not None:
+            self._unhold()
         self.outbox._late.pop(id(self.client), None)
 
 
