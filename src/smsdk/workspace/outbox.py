@@ -749,8 +749,9 @@ class LateReports:
     seconds while reports come.  A row still awaiting a report ``report_timeout`` seconds
     after it was last written (the client's, 48 h + 1 h by default) becomes ``expired``.
 
-    A report the dead process had answered (DELIVER_RESP) but not yet written is not sent
-    again by the platform: its row stays ``accepted`` until it expires.
+    Both this and :class:`CampaignRun` register with ``client.hold_report_acks``: a status
+    report's DELIVER_RESP is sent only once its outcome is written, so a report heard but
+    not written by a process that dies is sent again by the platform after the next login.
 
     Counters: ``resolved`` rows given an outcome, ``matched`` reports matched, ``unknown``
     reports that matched no row, ``expired`` rows expired, ``commits``.
