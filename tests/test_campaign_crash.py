@@ -155,7 +155,10 @@ def test_kill_9_mid_campaign_then_continue_loses_nobody_and_flags_every_duplicat
         "SELECT number, state, possible_duplicate FROM campaign_recipients")}
     db.close()
     assert set(final) == set(NUMBERS)  # nobody lost
-    assert all(state in ("accepted", "delivered") for state, _ in rows.values()), Counter(rows.values())
+    # every report reached its row: those received but not yet written when the process was
+    # killed were never answered (DELIVER_RESP waits for the write), so the platform sent
+    # them again after the next login
+    assert all(state == "delivered" for state, _ in rows.values()), Counter(rows.values())
     twice = {n for n, k in final.items() if k > 1}
     assert twice, "the unknown ones were accepted before the crash: resending them doubles them"
     assert all(rows[n][1] for n in twice)  # every double is flagged: none resent unflagged

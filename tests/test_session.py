@@ -219,6 +219,28 @@ def test_client_answers_deliver_with_same_sequence_id():
     assert answer.response == codec.DeliverResp(msg_id=deliver.msg_id, result=0)
 
 
+def test_a_holding_client_leaves_a_reports_answer_to_its_caller_but_answers_an_mo_itself():
+    client, server, _ = bound_pair()
+    client.hold_report_resps = True
+    report = codec.StatusReport(msg_id=msg_id(Dialect.EMPP, 5), stat="DELIVRD", submit_time="2611221500",
+                                done_time="2611221501", dest_terminal_id="13800138000", smsc_sequence=9)
+    held = codec.Deliver(msg_id=msg_id(Dialect.EMPP, 99), dest_id=ACCOUNT, registered_delivery=1,
+                         msg_content=report, src_terminal_id="13800138000")
+    mo = codec.Deliver(msg_id=msg_id(Dialect.EMPP, 98), dest_id=ACCOUNT, registered_delivery=0,
+                       msg_content=b"hi", src_terminal_id="13800138000")
+    seq = server.send(held, 2.0, await_response=False)
+    server.send(mo, 2.0, await_response=False)
+    events = pump(server, client, 2.0)
+    assert [(type(e), e.held) for e in events] == [(DeliverReceived, True), (DeliverReceived, False)]
+    (answer,) = pump(client, server, 2.0)  # the MO's only
+    assert answer.response.msg_id == mo.msg_id
+    assert client.answer_deliver(events[0].sequence_id, held.msg_id)
+    (answer,) = pump(client, server, 2.5)
+    assert answer.sequence_id == seq and answer.response == codec.DeliverResp(msg_id=held.msg_id, result=0)
+    client.connection_lost(3.0)
+    assert not client.answer_deliver(events[0].sequence_id, held.msg_id)  # the link is gone
+
+
 def test_peer_terminate_is_answered_and_closes():
     client, server, _ = bound_pair()
     seq = client.send(submit(), 0.0, tag="x")

@@ -200,6 +200,16 @@ class Client:
         self.mo_inbox: deque[MoMessage] = deque(maxlen=10_000)
         self.unmatched_reports: deque[Any] = deque(maxlen=10_000)
         self._unmatched_handlers: list[Callable[[Any], Any]] = []
+        # durable stores holding back the DELIVER_RESP of status reports (hold_report_acks):
+        # [flush, delay, batch]; the reports received but not yet answered: (protocol,
+        # Sequence_Id, Msg_Id)
+        self._ack_holders: list[tuple[Callable[[], None], float, int]] = []
+        self._held_acks: list[tuple[Any, int, bytes]] = []
+        self._ack_call: Any = None
+        self._ack_delay = 0.5  # the smallest delay and batch of the holders
+        self._ack_batch = 1
+        self._releasing = False
+        self._newest_session: Session | None = None
         self.kicked_other_session = 0
         self.login_error: LoginError | None = None
         self._retry_policy = retry_policy or backoffPolicy(initialDelay=1.0, maxDelay=60.0)
@@ -282,6 +292,7 @@ class Client:
         for call in (self._restart_call, self._offline_call):
             if call is not None and call.active():
                 call.cancel()
+        self._release_acks()  # (the stores write what they have, the reports are answered)
         proto = self._protocol
         if proto is not None and proto.session is not None:
             proto.session.terminate(self.reactor.seconds())
@@ -351,6 +362,87 @@ class Client:
 
         return remove
 
+    def hold_report_acks(self, flush: Callable[[], None], *, delay: float = 0.5,
+                         batch: int = 2000) -> Callable[[], None]:
+        """For a durable store of outcomes (the workspace's outbox): answer a status report's
+        DELIVER only once the store has written what the report brought.  While at least
+        one ``flush`` is registered, the DELIVER_RESP of every status report is held; at
+        most ``delay`` seconds after the first one held, or once ``batch`` are held, the
+        client calls every registered ``flush()`` (each writes everything it has buffered,
+        synchronously) and then answers them all.  A flush that raises keeps them held (and
+        is tried again after ``delay``).  Should the process die first, the platform still
+        has those reports and sends them again after the next login (FAQ-3.1.5), so none is
+        lost between its DELIVER_RESP and the store.  MOs are answered at once, as always.
+
+        Keep ``batch`` under the platform's memory of unanswered DELIVERs (the fake's
+        ``deliver_track``, 4096).  Returns a function that unregisters ``flush`` (call it
+        after the store's last write); with no store left, reports are answered at once."""
+        if not callable(flush):
+            raise TypeError(f"flush must be callable, not {type(flush).__name__}")
+        if isinstance(delay, bool) or not isinstance(delay, (int, float)) or not delay > 0:
+            raise ValueError(f"delay must be a positive number of seconds, got {delay!r}")
+        if isinstance(batch, bool) or not isinstance(batch, int) or batch < 1:
+            raise ValueError(f"batch must be a positive int, got {batch!r}")
+        entry = (flush, float(delay), batch)
+        self._ack_holders.append(entry)
+        self._set_holding()  # (a session not yet logged in is set when made)
+
+        def remove() -> None:
+            if entry in self._ack_holders:
+                self._ack_holders.remove(entry)
+                self._release_acks()
+                self._set_holding()
+
+        return remove
+
+    def _set_holding(self) -> None:
+        holders = self._ack_holders
+        self._ack_delay = min((h[1] for h in holders), default=0.5)
+        self._ack_batch = min((h[2] for h in holders), default=1)
+        proto = self._protocol
+        for session in (proto.session if proto is not None else None, self._newest_session):
+            if session is not None:  # (the bound one, and one logging in)
+                session.hold_report_resps = bool(self._ack_holders)
+        if not self._ack_holders:
+            self._release_acks()  # (nobody left to write first: answer what was held)
+
+    def _release_acks(self) -> None:
+        """Flush every durable store, then answer every held status report."""
+        if self._releasing:
+            return
+        call, self._ack_call = self._ack_call, None
+        if call is not None and call.active():
+            call.cancel()
+        if not self._held_acks:
+            return
+        self._releasing = True
+        try:
+            for flush, _, _ in list(self._ack_holders):
+                flush()
+        except Exception:
+            log.exception("a store could not write its reports; their DELIVER_RESPs stay held")
+            self._ack_call = self.reactor.callLater(self._ack_delay, self._release_acks)
+            return
+        finally:
+            self._releasing = False
+        held, self._held_acks = self._held_acks, []
+        answered: list[SessionProtocol] = []
+        for proto, seq, msg_id in held:
+            session = proto.session
+            if session is not None and session.answer_deliver(seq, msg_id):
+                if not answered or answered[-1] is not proto:
+                    answered.append(proto)
+        for proto in answered:
+            proto.flush()
+
+    def _hold_ack(self, proto: SessionProtocol, seq: int, msg_id: bytes) -> None:
+        self._held_acks.append((proto, seq, msg_id))
+        # (no store left: the last one unregistered after writing this report's outcome)
+        if len(self._held_acks) >= self._ack_batch:
+            self._release_acks()
+        elif self._ack_call is None:
+            self._ack_call = self.reactor.callLater(self._ack_delay, self._release_acks)
+
     def change_password(self, old: str, new: str) -> defer.Deferred[Any]:
         """EMPP CHANGEPASS; fires with the CHANGEPASS_RESP."""
         proto = self._protocol
@@ -365,7 +457,11 @@ class Client:
     # -- SessionProtocol owner interface ------------------------------------------------------
 
     def _make_session(self, now: float) -> Session:
-        return Session(self.dialect, Role.CLIENT, self.session_settings, now=now)
+        session = Session(self.dialect, Role.CLIENT, self.session_settings, now=now)
+        # (set before the login: offline reports come in the same read as the CONNECT_RESP)
+        session.hold_report_resps = bool(self._ack_holders)
+        self._newest_session = session
+        return session
 
     def session_started(self, proto: SessionProtocol) -> None:
         assert proto.session is not None
@@ -391,7 +487,10 @@ class Client:
             if isinstance(event, ResponseReceived):
                 self._on_response(event, now)
             elif isinstance(event, DeliverReceived):
-                self._on_deliver(event.pdu, now)
+                pdu = event.pdu
+                self._on_deliver(pdu, now)
+                if event.held:
+                    self._hold_ack(proto, event.sequence_id, pdu.msg_id)  # (after the store heard of it)
             elif isinstance(event, LateResponse):
                 if isinstance(event.response, codec.SubmitResp):
                     self.dispatcher.on_late_submit_resp(event.tag, event.response, now)

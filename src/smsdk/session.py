@@ -149,10 +149,12 @@ class RequestReceived:
 
 @frozen
 class DeliverReceived:
-    """Client: an MO or a status report; the DELIVER_RESP has already been queued."""
+    """Client: an MO or a status report; the DELIVER_RESP has already been queued, except
+    for a report while ``Session.hold_report_resps`` is set (see ``answer_deliver``)."""
 
     sequence_id: int
     pdu: Any
+    held: bool  # its DELIVER_RESP is left to the caller (hold_report_resps)
 
 
 @frozen
@@ -311,6 +313,10 @@ class Session:
         self.counters = SessionCounters()
         self._decoder = codec.FrameDecoder(self.dialect, max_length=self.settings.max_frame_length)
         self._out: list[bytes] = []  # packets queued for the wire, in order
+        # Client: leave the DELIVER_RESP of a status report to the caller (answer_deliver),
+        # who answers once the report is stored (the platform sends an unanswered one again
+        # after the next login); MOs and everything else are answered at once.
+        self.hold_report_resps = False
         self._next_sequence = 1
         self._in_flight: OrderedDict[int, _InFlight] = OrderedDict()  # by deadline order
         self._expired: OrderedDict[int, _InFlight] = OrderedDict()
@@ -358,6 +364,16 @@ class Session:
             seq = 1 if seq >= _MAX_SEQUENCE else seq + 1
         self._next_sequence = 1 if seq >= _MAX_SEQUENCE else seq + 1
         return seq
+
+    def answer_deliver(self, sequence_id: int, msg_id: bytes) -> bool:
+        """Client: queue the DELIVER_RESP of a DELIVER received while ``hold_report_resps``
+        was set.  False (nothing queued) when the link can no longer carry it: the platform
+        keeps the unanswered DELIVER and sends it again after the next login."""
+        self._require_role(Role.CLIENT, "answer_deliver")
+        if self.state not in _DELIVERING:
+            return False
+        self._write(codec.DeliverResp(msg_id, 0), sequence_id)
+        return True
 
     def _write(self, pdu: Any, sequence_id: int) -> bytes:
         packet = codec.encode(pdu, sequence_id, self.dialect)
@@ -514,8 +530,11 @@ class Session:
             return
         if cls is codec.Deliver and self.role is _CLIENT and self.state in _DELIVERING:
             # (msg_id, result) given by position: the records take keywords at twice the cost
-            self._write(codec.DeliverResp(pdu.msg_id, 0), seq)
-            events.append(DeliverReceived(seq, pdu))
+            if self.hold_report_resps and pdu.is_report:
+                events.append(DeliverReceived(seq, pdu, True))
+            else:
+                self._write(codec.DeliverResp(pdu.msg_id, 0), seq)
+                events.append(DeliverReceived(seq, pdu, False))
             return
         command_id = pdu.command_id
         if command_id & _RESP_BIT and not isinstance(pdu, codec.Unauthorization):

@@ -45,6 +45,15 @@ class SessionProtocol(Protocol):
 
     def connectionMade(self) -> None:
         self.connected_flag = True
+        # Small PDUs (a SUBMIT_RESP, a DELIVER_RESP) must leave at once: with Nagle's
+        # algorithm one waits for the peer's delayed ACK of the previous write (tens of ms),
+        # which stalls a windowed link.  (Transports that are not TCP have no such option.)
+        set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
+        if set_no_delay is not None:
+            try:
+                set_no_delay(True)
+            except OSError:  # pragma: no cover - e.g. a UNIX socket
+                pass
         self.session = self._make_session(self.clock.seconds())
         self.owner.session_started(self)
         self.flush()

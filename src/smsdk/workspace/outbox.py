@@ -522,6 +522,9 @@ class Outbox:
                            "WHERE id BETWEEN ? AND ? AND state = 'submitted'", (now, first, last))
         self._running.add(campaign_id)
         self.listen_reports(client, flush_interval=flush_interval).exclude(run._ids)  # (earlier sessions')
+        hold = getattr(client, "hold_report_acks", None)  # (EMPP/CMPP: a report is answered once written)
+        if hold is not None:
+            run._unhold = hold(run.flush, delay=flush_interval)
         if texts is not None:
             self._send_personal(client, run, found, ids, numbers, texts, at)
             return run
@@ -680,6 +683,7 @@ class CampaignRun:
         self._committed = 0   # highest row id committed as written_through
         self._timer: Any = None
         self._finished = False
+        self._unhold: Callable[[], None] | None = None
         self.total = len(ids)
         self.accepted = 0
         self.finished = 0
@@ -848,6 +852,8 @@ class CampaignRun:
             return
         self._finished = True
         self.flush()
+        if self._unhold is not None:
+            self._unhold()
         self.outbox._release(self.campaign_id)
         if not self.done.called:
             self.done.callback(self)
@@ -872,8 +878,9 @@ class LateReports:
     seconds while reports come.  A row still awaiting a report ``report_timeout`` seconds
     after it was last written (the client's, 48 h + 1 h by default) becomes ``expired``.
 
-    A report the dead process had answered (DELIVER_RESP) but not yet written is not sent
-    again by the platform: its row stays ``accepted`` until it expires.
+    Both this and :class:`CampaignRun` register with ``client.hold_report_acks``: a status
+    report's DELIVER_RESP is sent only once its outcome is written, so a report heard but
+    not written by a process that dies is sent again by the platform after the next login.
 
     Counters: ``resolved`` rows given an outcome, ``matched`` reports matched, ``unknown``
     reports that matched no row, ``expired`` rows expired, ``commits``.
@@ -906,6 +913,8 @@ class LateReports:
         self._load()
         self._expire(self.reactor.seconds())
         self._remove = client.add_unmatched_report_handler(self.on_report)
+        hold = getattr(client, "hold_report_acks", None)
+        self._unhold = hold(self.flush, delay=flush_interval) if hold is not None else None
         if self._finals:
             self.flush()
 
@@ -1048,6 +1057,8 @@ class LateReports:
         self.flush()
         self._closed = True
         self._remove()
+        if self._unhold is not None:
+            self._unhold()
         self.outbox._late.pop(id(self.client), None)
 
 
