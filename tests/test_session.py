@@ -234,11 +234,14 @@ def test_a_holding_client_leaves_a_reports_answer_to_its_caller_but_answers_an_m
     assert [(type(e), e.held) for e in events] == [(DeliverReceived, True), (DeliverReceived, False)]
     (answer,) = pump(client, server, 2.0)  # the MO's only
     assert answer.response.msg_id == mo.msg_id
-    assert client.answer_deliver(events[0].sequence_id, held.msg_id)
+    assert client.held_resps == [(events[0].sequence_id, held.msg_id)]
+    assert client.answer_held() == 1 and client.held_resps == []
     (answer,) = pump(client, server, 2.5)
     assert answer.sequence_id == seq and answer.response == codec.DeliverResp(msg_id=held.msg_id, result=0)
+    server.send(held, 2.6, await_response=False)
+    pump(server, client, 2.6)
     client.connection_lost(3.0)
-    assert not client.answer_deliver(events[0].sequence_id, held.msg_id)  # the link is gone
+    assert client.answer_held() == 0 and client.held_resps == []  # the link is gone: dropped
 
 
 def test_peer_terminate_is_answered_and_closes():

@@ -201,11 +201,11 @@ class Client:
         self.unmatched_reports: deque[Any] = deque(maxlen=10_000)
         self._unmatched_handlers: list[Callable[[Any], Any]] = []
         # durable stores holding back the DELIVER_RESP of status reports (hold_report_acks):
-        # [flush, delay, batch]; the reports received but not yet answered: (protocol,
-        # Sequence_Id, Msg_Id)
+        # (flush, delay, batch); the connections whose sessions keep answers (Session.held_resps)
         self._ack_holders: list[tuple[Callable[[], None], float, int]] = []
-        self._held_acks: list[tuple[Any, int, bytes]] = []
+        self._holding: list[SessionProtocol] = []
         self._ack_call: Any = None
+        self._in_events = False  # handling a read's events: answers wait until every one is
         self._ack_delay = 0.5  # the smallest delay and batch of the holders
         self._ack_batch = 1
         self._releasing = False
@@ -366,10 +366,11 @@ class Client:
                          batch: int = 2000) -> Callable[[], None]:
         """For a durable store of outcomes (the workspace's outbox): answer a status report's
         DELIVER only once the store has written what the report brought.  While at least
-        one ``flush`` is registered, the DELIVER_RESP of every status report is held; at
-        most ``delay`` seconds after the first one held, or once ``batch`` are held, the
-        client calls every registered ``flush()`` (each writes everything it has buffered,
-        synchronously) and then answers them all.  A flush that raises keeps them held (and
+        one ``flush`` is registered, the session keeps the DELIVER_RESP of every status
+        report; at most ``delay`` seconds after the first one kept, or once a read leaves
+        ``batch`` kept, the client calls every registered ``flush()`` (each writes
+        everything it has buffered, synchronously) and then answers them all (never in the
+        middle of a read: every report of it is handed to its store first).  A flush that raises keeps them held (and
         is tried again after ``delay``).  Should the process die first, the platform still
         has those reports and sends them again after the next login (FAQ-3.1.5), so none is
         lost between its DELIVER_RESP and the store.  MOs are answered at once, as always.
@@ -390,8 +391,8 @@ class Client:
         def remove() -> None:
             if entry in self._ack_holders:
                 self._ack_holders.remove(entry)
-                self._release_acks()
                 self._set_holding()
+                self._release_acks()
 
         return remove
 
@@ -403,17 +404,18 @@ class Client:
         for session in (proto.session if proto is not None else None, self._newest_session):
             if session is not None:  # (the bound one, and one logging in)
                 session.hold_report_resps = bool(self._ack_holders)
-        if not self._ack_holders:
-            self._release_acks()  # (nobody left to write first: answer what was held)
 
     def _release_acks(self) -> None:
-        """Flush every durable store, then answer every held status report."""
-        if self._releasing:
-            return
+        """Flush every durable store, then answer every kept status report.  While a read's
+        events are being handled, only once they all are (a report later in the same read
+        is kept by the session already, but its store has not heard of it yet)."""
         call, self._ack_call = self._ack_call, None
         if call is not None and call.active():
             call.cancel()
-        if not self._held_acks:
+        if not self._holding or self._releasing:
+            return
+        if self._in_events:
+            self._ack_call = self.reactor.callLater(0, self._release_acks)
             return
         self._releasing = True
         try:
@@ -425,20 +427,21 @@ class Client:
             return
         finally:
             self._releasing = False
-        held, self._held_acks = self._held_acks, []
-        answered: list[SessionProtocol] = []
-        for proto, seq, msg_id in held:
+        holding, self._holding = self._holding, []
+        for proto in holding:
             session = proto.session
-            if session is not None and session.answer_deliver(seq, msg_id):
-                if not answered or answered[-1] is not proto:
-                    answered.append(proto)
-        for proto in answered:
-            proto.flush()
+            if session is not None and session.answer_held():
+                proto.flush()
 
-    def _hold_ack(self, proto: SessionProtocol, seq: int, msg_id: bytes) -> None:
-        self._held_acks.append((proto, seq, msg_id))
-        # (no store left: the last one unregistered after writing this report's outcome)
-        if len(self._held_acks) >= self._ack_batch:
+    def _kept_answers(self, proto: SessionProtocol) -> None:
+        """After a read's events: answers its session keeps are released at once (a batch,
+        or no store left), or within the holders' delay."""
+        session = proto.session
+        if session is None or not session.held_resps:
+            return
+        if proto not in self._holding:
+            self._holding.append(proto)
+        if len(session.held_resps) >= self._ack_batch or not self._ack_holders:
             self._release_acks()
         elif self._ack_call is None:
             self._ack_call = self.reactor.callLater(self._ack_delay, self._release_acks)
@@ -483,39 +486,41 @@ class Client:
 
     def session_events(self, proto: SessionProtocol, events: list[Any]) -> None:
         now = self.reactor.seconds()
-        for event in events:
-            if isinstance(event, ResponseReceived):
-                self._on_response(event, now)
-            elif isinstance(event, DeliverReceived):
-                pdu = event.pdu
-                self._on_deliver(pdu, now)
-                if event.held:
-                    self._hold_ack(proto, event.sequence_id, pdu.msg_id)  # (after the store heard of it)
-            elif isinstance(event, LateResponse):
-                if isinstance(event.response, codec.SubmitResp):
-                    self.dispatcher.on_late_submit_resp(event.tag, event.response, now)
-            elif isinstance(event, RequestResent):
-                if type(event.tag) is SubmitJob:
-                    self.dispatcher.on_submit_resent(event.tag)
-            elif isinstance(event, RequestExpired):
-                self._on_lost(event.tag, f"no response after {event.attempts} sends", now)
-            elif isinstance(event, RequestAbandoned):
-                self._on_lost(event.tag, "the link dropped before the response", now)
-            elif isinstance(event, Bound):
-                self._on_bound(proto, event)
-            elif isinstance(event, LoginRefused):
-                self._on_login_refused(event.error)
-            elif isinstance(event, Terminated):
-                if proto is not self._protocol:
-                    # a late TERMINATE of a connection already replaced: not this client's end
-                    log.info("ignoring a TERMINATE on an old connection")
-                elif event.by_peer and not self._reconnect_after_terminate and not self._stopping:
-                    log.warning("the platform sent TERMINATE; not reconnecting")
-                    self._shutdown("the platform sent TERMINATE")
-            elif isinstance(event, LinkDead):
-                (log.debug if self._stopping else log.warning)("link dead: %s", event.reason)
-            elif isinstance(event, Unauthorized):
-                log.error("the platform refuses command 0x%08x for this account", event.command_id)
+        self._in_events = True
+        try:
+            for event in events:
+                if isinstance(event, ResponseReceived):
+                    self._on_response(event, now)
+                elif isinstance(event, DeliverReceived):
+                    self._on_deliver(event.pdu, now)
+                elif isinstance(event, LateResponse):
+                    if isinstance(event.response, codec.SubmitResp):
+                        self.dispatcher.on_late_submit_resp(event.tag, event.response, now)
+                elif isinstance(event, RequestResent):
+                    if type(event.tag) is SubmitJob:
+                        self.dispatcher.on_submit_resent(event.tag)
+                elif isinstance(event, RequestExpired):
+                    self._on_lost(event.tag, f"no response after {event.attempts} sends", now)
+                elif isinstance(event, RequestAbandoned):
+                    self._on_lost(event.tag, "the link dropped before the response", now)
+                elif isinstance(event, Bound):
+                    self._on_bound(proto, event)
+                elif isinstance(event, LoginRefused):
+                    self._on_login_refused(event.error)
+                elif isinstance(event, Terminated):
+                    if proto is not self._protocol:
+                        # a late TERMINATE of a connection already replaced: not this client's end
+                        log.info("ignoring a TERMINATE on an old connection")
+                    elif event.by_peer and not self._reconnect_after_terminate and not self._stopping:
+                        log.warning("the platform sent TERMINATE; not reconnecting")
+                        self._shutdown("the platform sent TERMINATE")
+                elif isinstance(event, LinkDead):
+                    (log.debug if self._stopping else log.warning)("link dead: %s", event.reason)
+                elif isinstance(event, Unauthorized):
+                    log.error("the platform refuses command 0x%08x for this account", event.command_id)
+        finally:
+            self._in_events = False
+        self._kept_answers(proto)  # (every report of this read is with its store now)
         if proto.session is not None and proto.session.state is SessionState.CLOSED and proto is self._protocol:
             self._protocol = None
         if self._cancelled_all and self.dispatcher.tracked:

@@ -150,7 +150,7 @@ class RequestReceived:
 @frozen
 class DeliverReceived:
     """Client: an MO or a status report; the DELIVER_RESP has already been queued, except
-    for a report while ``Session.hold_report_resps`` is set (see ``answer_deliver``)."""
+    for a report while ``Session.hold_report_resps`` is set (see ``answer_held``)."""
 
     sequence_id: int
     pdu: Any
@@ -313,10 +313,11 @@ class Session:
         self.counters = SessionCounters()
         self._decoder = codec.FrameDecoder(self.dialect, max_length=self.settings.max_frame_length)
         self._out: list[bytes] = []  # packets queued for the wire, in order
-        # Client: leave the DELIVER_RESP of a status report to the caller (answer_deliver),
+        # Client: keep the DELIVER_RESP of a status report until the caller says (answer_held),
         # who answers once the report is stored (the platform sends an unanswered one again
         # after the next login); MOs and everything else are answered at once.
         self.hold_report_resps = False
+        self.held_resps: list[tuple[int, bytes]] = []  # (Sequence_Id, Msg_Id) of those kept
         self._next_sequence = 1
         self._in_flight: OrderedDict[int, _InFlight] = OrderedDict()  # by deadline order
         self._expired: OrderedDict[int, _InFlight] = OrderedDict()
@@ -365,15 +366,20 @@ class Session:
         self._next_sequence = 1 if seq >= _MAX_SEQUENCE else seq + 1
         return seq
 
-    def answer_deliver(self, sequence_id: int, msg_id: bytes) -> bool:
-        """Client: queue the DELIVER_RESP of a DELIVER received while ``hold_report_resps``
-        was set.  False (nothing queued) when the link can no longer carry it: the platform
-        keeps the unanswered DELIVER and sends it again after the next login."""
-        self._require_role(Role.CLIENT, "answer_deliver")
+    def answer_held(self) -> int:
+        """Client: queue the DELIVER_RESPs kept while ``hold_report_resps`` was set (once
+        the reports are stored).  Returns how many; none when the link can no longer carry
+        them (the platform keeps an unanswered DELIVER and sends it again after the next
+        login): they are dropped."""
+        self._require_role(Role.CLIENT, "answer_held")
+        held, self.held_resps = self.held_resps, []
         if self.state not in _DELIVERING:
-            return False
-        self._write(codec.DeliverResp(msg_id, 0), sequence_id)
-        return True
+            return 0
+        write = self._write
+        resp = codec.DeliverResp
+        for seq, msg_id in held:
+            write(resp(msg_id, 0), seq)
+        return len(held)
 
     def _write(self, pdu: Any, sequence_id: int) -> bytes:
         packet = codec.encode(pdu, sequence_id, self.dialect)
@@ -531,6 +537,7 @@ class Session:
         if cls is codec.Deliver and self.role is _CLIENT and self.state in _DELIVERING:
             # (msg_id, result) given by position: the records take keywords at twice the cost
             if self.hold_report_resps and pdu.is_report:
+                self.held_resps.append((seq, pdu.msg_id))
                 events.append(DeliverReceived(seq, pdu, True))
             else:
                 self._write(codec.DeliverResp(pdu.msg_id, 0), seq)
