@@ -370,8 +370,8 @@ class Client:
         report; at most ``delay`` seconds after the first one kept, or once a read leaves
         ``batch`` kept, the client calls every registered ``flush()`` (each writes
         everything it has buffered, synchronously) and then answers them all (never in the
-        middle of a read: every report of it is handed to its store first).  A flush that raises keeps them held (and
-        is tried again after ``delay``).  Should the process die first, the platform still
+        middle of a read: every report of it is handed to its store first).  A flush that
+        raises keeps them held (and is tried again after ``delay``).  Should the process die first, the platform still
         has those reports and sends them again after the next login (FAQ-3.1.5), so none is
         lost between its DELIVER_RESP and the store.  MOs are answered at once, as always.
 

@@ -313,9 +313,9 @@ class Session:
         self.counters = SessionCounters()
         self._decoder = codec.FrameDecoder(self.dialect, max_length=self.settings.max_frame_length)
         self._out: list[bytes] = []  # packets queued for the wire, in order
-        # Client: keep the DELIVER_RESP of a status report until the caller says (answer_held),
-        # who answers once the report is stored (the platform sends an unanswered one again
-        # after the next login); MOs and everything else are answered at once.
+        # Client: keep the DELIVER_RESP of a status report in held_resps until the caller has
+        # stored the report and calls answer_held() (the platform sends an unanswered one
+        # again after the next login); MOs and everything else are answered at once.
         self.hold_report_resps = False
         self.held_resps: list[tuple[int, bytes]] = []  # (Sequence_Id, Msg_Id) of those kept
         self._next_sequence = 1
