@@ -104,25 +104,36 @@ def states(workspace: Path) -> Counter:
         db.close()
 
 
-def test_kill_9_mid_campaign_then_continue_loses_nobody_and_flags_every_duplicate(platform, tmp_path):
-    ws = tmp_path / "ws.sqlite3"
-    (tmp_path / "numbers.txt").write_text("\n".join(NUMBERS), encoding="utf-8")
-    platform.api("POST", "/faults", {"delay_down": 0.3})  # answers late: SUBMITs always in flight
-
-    sender = subprocess.Popen(
-        campaign("send", "--to-file", str(tmp_path / "numbers.txt"), "--rate", "200", "双十一大促，全场五折",
-                 workspace=ws, port=platform.proxy),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-    # wait (on the process, no sleep) until part of the campaign was accepted, then kill -9
-    for _ in range(2000):
+def wait_until(proc: subprocess.Popen, ready) -> None:
+    """Wait (on the process, no sleep) until ready() holds; the process must still run."""
+    for _ in range(3000):
         try:
-            sender.wait(timeout=0.02)
+            proc.wait(timeout=0.02)
             break
         except subprocess.TimeoutExpired:
             pass
-        if states(ws)["accepted"] + states(ws)["delivered"] >= 150:
+        if ready():
             break
-    assert sender.poll() is None, ("the campaign ended before the kill", sender.communicate())
+    assert proc.poll() is None, ("the campaign ended too early", proc.communicate())
+
+
+def sending(tmp_path: Path, ws: Path, port: int, rate: int, text: str) -> subprocess.Popen:
+    """``smsdk campaign send`` of TEXT to NUMBERS (from a file) at ``rate``, in its own process
+    (Popen directly: a process started with '&' from a shell would ignore SIGINT)."""
+    (tmp_path / "numbers.txt").write_text("\n".join(NUMBERS), encoding="utf-8")
+    return subprocess.Popen(
+        campaign("send", "--to-file", str(tmp_path / "numbers.txt"), "--rate", str(rate), text,
+                 workspace=ws, port=port),
+        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+
+
+def test_kill_9_mid_campaign_then_continue_loses_nobody_and_flags_every_duplicate(platform, tmp_path):
+    ws = tmp_path / "ws.sqlite3"
+    platform.api("POST", "/faults", {"delay_down": 0.3})  # answers late: SUBMITs always in flight
+
+    sender = sending(tmp_path, ws, platform.proxy, 200, "双十一大促，全场五折")
+    # wait until part of the campaign was accepted, then kill -9
+    wait_until(sender, lambda: states(ws)["accepted"] + states(ws)["delivered"] >= 150)
     sender.send_signal(signal.SIGKILL)
     sender.communicate(timeout=20)
 
@@ -165,19 +176,6 @@ def test_kill_9_mid_campaign_then_continue_loses_nobody_and_flags_every_duplicat
     assert twice <= unknown
 
 
-def wait_until(proc: subprocess.Popen, ready) -> None:
-    """Wait (on the process, no sleep) until ready() holds; the process must still run."""
-    for _ in range(3000):
-        try:
-            proc.wait(timeout=0.02)
-            break
-        except subprocess.TimeoutExpired:
-            pass
-        if ready():
-            break
-    assert proc.poll() is None, ("the campaign ended too early", proc.communicate())
-
-
 def test_reports_of_recipients_accepted_before_a_kill_reach_them_after_continue(tmp_path):
     # reports come 4 s after the SUBMIT: none reaches the process before it is killed; the
     # platform keeps them for the next login (FAQ-3.1.5) or sends them to it live
@@ -185,11 +183,7 @@ def test_reports_of_recipients_accepted_before_a_kill_reach_them_after_continue(
     platform = Platform(tmp_path, slow)
     try:
         ws = tmp_path / "ws.sqlite3"
-        (tmp_path / "numbers.txt").write_text("\n".join(NUMBERS), encoding="utf-8")
-        sender = subprocess.Popen(
-            campaign("send", "--to-file", str(tmp_path / "numbers.txt"), "--rate", "200", "双十一大促",
-                     workspace=ws, port=platform.proxy),
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        sender = sending(tmp_path, ws, platform.proxy, 200, "双十一大促")
         wait_until(sender, lambda: states(ws)["accepted"] >= 150)
         sender.send_signal(signal.SIGKILL)
         sender.communicate(timeout=20)
@@ -210,12 +204,7 @@ def test_reports_of_recipients_accepted_before_a_kill_reach_them_after_continue(
 
 def test_ctrl_c_stops_cleanly_writes_everything_and_says_how_to_continue(platform, tmp_path):
     ws = tmp_path / "ws.sqlite3"
-    (tmp_path / "numbers.txt").write_text("\n".join(NUMBERS), encoding="utf-8")
-    # Popen directly (not '&' from a shell, which would ignore SIGINT)
-    sender = subprocess.Popen(
-        campaign("send", "--to-file", str(tmp_path / "numbers.txt"), "--rate", "100", "周末促销",
-                 workspace=ws, port=platform.proxy),
-        stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    sender = sending(tmp_path, ws, platform.proxy, 100, "周末促销")
     wait_until(sender, lambda: states(ws)["delivered"] >= 100)
     sender.send_signal(signal.SIGINT)
     stdout, stderr = sender.communicate(timeout=60)

@@ -365,11 +365,12 @@ class Outbox:
 
     # -- reading -----------------------------------------------------------------------------
 
-    def campaign(self, campaign_id: int) -> Campaign:
-        """One campaign; :class:`CampaignError` if there is none with that id."""
+    def campaign(self, campaign_id: int, *, count: bool = True) -> Campaign:
+        """One campaign; :class:`CampaignError` if there is none with that id (``count=False``:
+        its ``counts`` not read, see :meth:`_campaigns`)."""
         if isinstance(campaign_id, bool) or not isinstance(campaign_id, int):
             raise TypeError(f"campaign id must be int, not {type(campaign_id).__name__}")
-        found = self._campaigns("WHERE c.id = ?", (campaign_id,))
+        found = self._campaigns("WHERE c.id = ?", (campaign_id,), count=count)
         if not found:
             raise CampaignError(f"no campaign {campaign_id} in {self.ws.path}")
         return found[0]
@@ -522,9 +523,7 @@ class Outbox:
                            "WHERE id BETWEEN ? AND ? AND state = 'submitted'", (now, first, last))
         self._running.add(campaign_id)
         self.listen_reports(client, flush_interval=flush_interval).exclude(run._ids)  # (earlier sessions')
-        hold = getattr(client, "hold_report_acks", None)  # (EMPP/CMPP: a report is answered once written)
-        if hold is not None:
-            run._unhold = hold(run.flush, delay=flush_interval)
+        run._unhold = _hold_report_acks(client, run.flush, flush_interval)
         if texts is not None:
             self._send_personal(client, run, found, ids, numbers, texts, at)
             return run
@@ -589,12 +588,7 @@ class Outbox:
         """The campaign (its counts not read) and the recipients to send: their row ids
         (ascending) and numbers, in the same order; for a personal campaign also each row's
         own text (None: the campaign's), else None."""
-        if isinstance(campaign_id, bool) or not isinstance(campaign_id, int):
-            raise TypeError(f"campaign id must be int, not {type(campaign_id).__name__}")
-        listed = self._campaigns("WHERE c.id = ?", (campaign_id,), count=False)
-        if not listed:
-            raise CampaignError(f"no campaign {campaign_id} in {self.ws.path}")
-        found = listed[0]
+        found = self.campaign(campaign_id, count=False)
         if found.cancelled is not None:
             raise CampaignError(f"campaign {campaign_id} was cancelled")
         if found.runner_pid is not None:
@@ -913,8 +907,7 @@ class LateReports:
         self._load()
         self._expire(self.reactor.seconds())
         self._remove = client.add_unmatched_report_handler(self.on_report)
-        hold = getattr(client, "hold_report_acks", None)
-        self._unhold = hold(self.flush, delay=flush_interval) if hold is not None else None
+        self._unhold = _hold_report_acks(client, self.flush, flush_interval)
         if self._finals:
             self.flush()
 
@@ -1062,7 +1055,14 @@ class LateReports:
         self.outbox._late.pop(id(self.client), None)
 
 
-_STATE_NAMES = {state: state.value for state in OutcomeState}
+def _hold_report_acks(client: Any, flush: Callable[[], None], delay: float) -> Callable[[], None] | None:
+    """Have ``client`` answer status reports only once ``flush`` wrote them (EMPP/CMPP
+    clients: ``Client.hold_report_acks``); returns the unregister function, None when the
+    client has no such thing."""
+    hold = getattr(client, "hold_report_acks", None)
+    return None if hold is None else hold(flush, delay=delay)
+
+
 #: UPDATE ... FROM (SQLite 3.33+): a batch of outcomes as one statement over a JSON array.
 _UPDATE_FROM = sqlite3.sqlite_version_info >= (3, 33)
 
