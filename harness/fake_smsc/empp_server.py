@@ -610,6 +610,7 @@ class _ServerProtocol(SessionProtocol):
     already closed by a refused login produces no event at that point)."""
 
     owner: EmppServer
+    no_delay = True  # (see SessionProtocol.no_delay)
 
     def connectionLost(self, reason: Any = None) -> None:
         try:

@@ -41,15 +41,19 @@ class SessionProtocol(Protocol):
         self._timer_at: float | None = None
         self.connected_flag = False
 
+    #: TCP_NODELAY on the connection.  The fake platform's server sets it: with Nagle's
+    #: algorithm its small SUBMIT_RESPs wait for the peer's delayed ACK (tens of ms)
+    #: whenever the peer has nothing to write back, e.g. a client that answers status
+    #: reports in batches, which stalls the peer's window.  The client keeps Nagle: its
+    #: writes go out in bursts, and measured faster that way (docs/benchmarks.md).
+    no_delay = False
+
     # -- Twisted callbacks -------------------------------------------------------------------
 
     def connectionMade(self) -> None:
         self.connected_flag = True
-        # Small PDUs (a SUBMIT_RESP, a DELIVER_RESP) must leave at once: with Nagle's
-        # algorithm one waits for the peer's delayed ACK of the previous write (tens of ms),
-        # which stalls a windowed link.  (Transports that are not TCP have no such option.)
-        set_no_delay = getattr(self.transport, "setTcpNoDelay", None)
-        if set_no_delay is not None:
+        set_no_delay = getattr(self.transport, "setTcpNoDelay", None) if self.no_delay else None
+        if set_no_delay is not None:  # (transports that are not TCP have no such option)
             try:
                 set_no_delay(True)
             except OSError:  # pragma: no cover - e.g. a UNIX socket
