@@ -617,3 +617,19 @@ def test_every_recipient_the_platform_accepted_twice_is_flagged(n, script):
     assert twice <= flagged, (twice, flagged)
     assert d.possible_duplicates == sub.possible_duplicates == len(flagged)
     assert sub.flagged == flagged and all(sub.is_flagged(n) for n in flagged)
+
+
+def test_submits_put_back_are_taken_again_first_in_their_order_with_their_tokens():
+    """A pass its store could not record (Client._before_write): the SUBMITs go back to the
+    front, the tokens they took are returned, and the listener hears of them again."""
+    d = Dispatcher(settings=DispatchSettings(rate=2, burst=2, group_send_limit=1))
+    heard = Recording()
+    d.add("hi", numbers(3), now=0, listener=heard)
+    taken = drain(d, 0)
+    assert len(taken) == 2 and d.pop_ready(0) is None  # the bucket's two tokens are spent
+    d.put_back(taken)
+    assert all(job.copies == 0 and job.sent_at is None for job in taken)
+    again = drain(d, 0)
+    assert again == taken  # the same SUBMITs, first, in order, without waiting for tokens
+    assert [c for c in heard.calls if c[0] == "written"] == [("written", (n,)) for n in numbers(2) * 2]
+    assert d.next_ready_time(0) == pytest.approx(0.5)  # the third waits for its token as before

@@ -518,6 +518,16 @@ async def _send_until_interrupted(reactor: Any, ids: list[int], outbox: Any, con
         for r in runs:
             r.finish()
         late.close()
+    # a run whose last write failed (disk full ...): its done fails; the reports it heard
+    # were never answered, so the platform sends them again at the next login
+    unwritten: list[str] = []
+    for r in runs:
+        r.done.addErrback(lambda f, cid=r.campaign_id: unwritten.append(
+            f"smsdk campaign: campaign {cid}: its last outcomes could not be written ({f.getErrorMessage()}); "
+            f"those rows keep their last written state, and the platform sends the status reports "
+            f"heard since again at the next login ('smsdk campaign reports')"))
+    for line in unwritten:
+        click.echo(line, err=True)
     if interrupt.signum is not None:
         return _interrupted(outbox, ids, interrupt, conn["as_json"])
     found = [outbox.campaign(cid) for cid in ids]
@@ -536,7 +546,7 @@ async def _send_until_interrupted(reactor: Any, ids: list[int], outbox: Any, con
                            f"'smsdk campaign continue {c.id} --resend-unknown' sends them again, flagged")
     if reports_only:
         return EXIT_SENT if not late.awaiting else EXIT_UNSENT
-    return EXIT_SENT if all(c.unsent == 0 for c in found) else EXIT_UNSENT
+    return EXIT_SENT if all(c.unsent == 0 for c in found) and not unwritten else EXIT_UNSENT
 
 
 def _late_dict(late: Any) -> dict[str, int]:

@@ -219,6 +219,9 @@ class Client:
         self._login_refusals = 0
         self._restart_call: Any = None
         self._offline_call: Any = None
+        # a pass whose store could not record it waits this long before it is tried again
+        self.store_retry = 1.0
+        self._store_retry_call: Any = None
         factory = Factory.forProtocol(lambda: SessionProtocol(self, self._make_session, reactor))
         # ClientService reconnects after lost or failed TCP connections.  A login refused
         # "for now" (too many logins ...) is a TCP success, so the client backs that off
@@ -289,7 +292,7 @@ class Client:
         self.stopped_because = self.stopped_because or why
         self._stopping = True
         self._drained()
-        for call in (self._restart_call, self._offline_call):
+        for call in (self._restart_call, self._offline_call, self._store_retry_call):
             if call is not None and call.active():
                 call.cancel()
         self._release_acks()  # (the stores write what they have, the reports are answered)
@@ -474,8 +477,8 @@ class Client:
     def extra_deadline(self, proto: SessionProtocol) -> float | None:
         now = self.reactor.seconds()
         deadlines = [self.dispatcher.next_deadline()]
-        if proto.session is not None and proto.session.can_send:
-            deadlines.append(self.dispatcher.next_ready_time(now))
+        if proto.session is not None and proto.session.can_send and self._store_retry_call is None:
+            deadlines.append(self.dispatcher.next_ready_time(now))  # (else: the store's retry)
         found = [d for d in deadlines if d is not None]
         return min(found) if found else None
 
@@ -617,24 +620,48 @@ class Client:
         proto = self._protocol
         if proto is None or proto.session is None:
             self._arm_offline_timer()
-        else:
+        elif self._store_retry_call is None:  # (else a store could not record: wait for the retry)
             session = proto.session
             now = self.reactor.seconds()
+            dispatcher = self.dispatcher
+            jobs: list[SubmitJob] = []
             listeners: list[SubmissionListener] = []
-            while session.can_send:
-                job = self.dispatcher.pop_ready(now)
+            for _ in range(session.free_slots):
+                job = dispatcher.pop_ready(now)
                 if job is None:
                     break
-                session.send(job.pdu, now, tag=job)  # (pop_ready stamped job.sent_at)
+                jobs.append(job)
                 listener = job.submission.listener
                 if listener is not None and not any(listener is seen for seen in listeners):
                     listeners.append(listener)
-            for listener in listeners:  # (a durable outbox commits here, before the bytes go)
-                listener.before_write()
+            if listeners and not self._before_write(listeners, jobs):
+                return
+            for job in jobs:
+                session.send(job.pdu, now, tag=job)  # (pop_ready stamped job.sent_at)
             proto.flush()
         if self._drain_waiter is not None and self._is_drained():
             self._drained()
 
+    def _before_write(self, listeners: list[SubmissionListener], jobs: list[SubmitJob]) -> bool:
+        """Let each durable store commit the pass it was told of (``on_written``) before any
+        of its bytes are queued.  Should one fail (its file cannot be written), none of the
+        pass is sent: the SUBMITs go back to the front of the queue and are tried again in
+        ``store_retry`` seconds, so that no SUBMIT reaches the platform unrecorded."""
+        try:
+            for listener in listeners:
+                listener.before_write()
+        except Exception as exc:
+            self.dispatcher.put_back(jobs)
+            log.warning("a store could not record the SUBMITs about to be sent (%s); they wait "
+                        "and are tried again in %.1f s", exc, self.store_retry)
+            if self._store_retry_call is None or not self._store_retry_call.active():
+                self._store_retry_call = self.reactor.callLater(self.store_retry, self._retry_pump)
+            return False
+        return True
+
+    def _retry_pump(self) -> None:
+        self._store_retry_call = None
+        self._pump()
 
     def _arm_offline_timer(self) -> None:
         # While no session is bound its protocol's timer is gone, but outcomes must still

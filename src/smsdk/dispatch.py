@@ -18,7 +18,7 @@ from __future__ import annotations
 import enum
 import random
 from collections import OrderedDict, deque
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any, Protocol
@@ -70,8 +70,10 @@ class SubmissionListener(Protocol):
     * :meth:`on_written` -- a SUBMIT to ``numbers`` is being written now (under a new
       Sequence_Id: a first send, or a resubmission after 10004/10005/a link loss);
     * :meth:`before_write` -- called once the SUBMITs of one pass have been announced and
-      *before* their bytes go to the connection: a store that commits here knows of every
-      SUBMIT that may have reached the platform, even if the process is killed right after;
+      *before* they are queued for the connection: a store that commits here knows of every
+      SUBMIT that may have reached the platform, even if the process is killed right after.
+      Should it raise (the store cannot write), the client sends none of the pass: its
+      SUBMITs go back to the front of the queue and are announced again on the next try;
     * :meth:`on_accepted` -- the platform accepted one SUBMIT: ``accepted`` lists, for each
       of its recipients still without an outcome, ``(number, msg_id, every_part)``: the
       Msg_Id of this part (shown as in ``Outcome.msg_ids``) and whether every part of the
@@ -393,6 +395,17 @@ class Dispatcher:
         if listener is not None:
             listener.on_written(job.submission, [r.number for r in job.recipients if not r.done])
         return job
+
+    def put_back(self, jobs: Sequence[SubmitJob]) -> None:
+        """SUBMITs taken with :meth:`pop_ready` but not written after all (their store could
+        not record them first): back to the front of the queue, in the order they were
+        taken, their tokens returned; they are taken again (and told to the listener again)
+        on the next pass."""
+        for job in reversed(jobs):
+            job.copies = 0
+            job.sent_at = None
+            self._bucket.give_back(job.cost)
+            self._queue.appendleft(job)
 
     def _drop_cancelled(self) -> None:
         # cancelled, or every recipient already has an outcome (e.g. another part failed)

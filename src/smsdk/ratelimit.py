@@ -65,6 +65,11 @@ class TokenBucket:
             return True
         return False
 
+    def give_back(self, cost: float) -> None:
+        """Return ``cost`` tokens taken for a request that was not sent after all (never above
+        ``burst``)."""
+        self.tokens = min(self.burst, self.tokens + cost)
+
     def wait_for(self, cost: float, now: float) -> float:
         """Seconds from ``now`` until ``cost`` tokens are there (inf when cost > burst)."""
         self._refill(now)

@@ -340,6 +340,13 @@ class Session:
         """True when :meth:`send` would accept a request now."""
         return self.state is SessionState.BOUND and len(self._in_flight) < self.settings.window
 
+    @property
+    def free_slots(self) -> int:
+        """How many more requests :meth:`send` would accept now (0 unless bound)."""
+        if self.state is not SessionState.BOUND:
+            return 0
+        return max(0, self.settings.window - len(self._in_flight))
+
     def data_to_send(self) -> bytes:
         """Everything queued for the wire since the last call (maybe empty)."""
         out = self._out

@@ -42,6 +42,7 @@ from __future__ import annotations
 
 import bisect
 import json
+import logging
 import os
 import socket
 import sqlite3
@@ -57,6 +58,8 @@ from smsdk.codes import describe_stat
 from smsdk.dispatch import DELIVERED_STAT, Outcome, OutcomeState, Submission
 from smsdk.errors import PlanError
 from smsdk.workspace.store import Workspace, WorkspaceError, component
+
+log = logging.getLogger("smsdk.workspace.outbox")
 
 # -- schema -----------------------------------------------------------------------------------
 
@@ -676,7 +679,8 @@ class CampaignRun:
         self._high = 0        # highest row id written (this run)
         self._committed = 0   # highest row id committed as written_through
         self._timer: Any = None
-        self._finished = False
+        self._finished = False  # finish() was called
+        self._closed = False    # ... and its last write is done: released
         self._unhold: Callable[[], None] | None = None
         self.total = len(ids)
         self.accepted = 0
@@ -732,7 +736,10 @@ class CampaignRun:
     # -- writing -----------------------------------------------------------------------------
 
     def flush(self) -> None:
-        """Write every answer, outcome and flag buffered so far, in one transaction."""
+        """Write every answer, outcome and flag buffered so far, in one transaction.  When
+        the file cannot be written (WorkspaceError: disk full, read-only, locked too long)
+        nothing of the batch is dropped: it is kept for the next write and the error is
+        raised (the client then keeps the reports' answers held)."""
         if self._timer is not None and self._timer.active():
             self._timer.cancel()
         self._timer = None
@@ -741,6 +748,25 @@ class CampaignRun:
         flags, self._flags = self._flags, []
         if not (accepts or outcomes or flags):
             return
+        try:
+            final_numbers, every_part = self._write(accepts, outcomes, flags)
+        except BaseException:
+            # (rolled back: kept, ahead of anything that came since)
+            self._accepts[:0] = accepts
+            self._outcomes[:0] = outcomes
+            self._flags[:0] = flags
+            raise
+        self.finished += len(final_numbers)
+        self.accepted += len(every_part)
+        answered = self._answered
+        answered |= final_numbers
+        answered.update(every_part)
+        self.commits += 1
+
+    def _write(self, accepts: list[tuple[str, str, bool]], outcomes: list[Outcome],
+               flags: list[int]) -> tuple[set[str], list[str]]:
+        """One transaction for a batch (flush); returns the numbers given a final outcome
+        and those with every part accepted."""
         rid = self._rid
         # finals grouped by (state, status, detail, flag): one UPDATE per group over a JSON
         # object {row id: msg_ids} (a report's outcomes are nearly all alike)
@@ -767,14 +793,9 @@ class CampaignRun:
                 group = finals[key] = {}
             group[row] = " ".join(outcome.msg_ids)
             final_numbers.add(number)
-        self.finished += len(final_numbers)
         # answers: counted as they come; written only for rows without an outcome in this
         # batch (an outcome carries its Msg_Ids), merged per row (one per part)
         every_part = [a[0] for a in accepts if a[2]]
-        self.accepted += len(every_part)
-        answered = self._answered
-        answered |= final_numbers
-        answered.update(every_part)
         merged: dict[int, list[Any]] = {}  # row id -> [msg_ids, every part accepted]
         for number, msg_id, complete in [a for a in accepts if a[0] not in final_numbers]:
             row = rid[number]
@@ -813,11 +834,25 @@ class CampaignRun:
             if flags:
                 db.executemany("UPDATE campaign_recipients SET possible_duplicate = 1, updated = ? WHERE id = ?",
                                [(now, row) for row in flags])
-        self.commits += 1
+        return final_numbers, every_part
 
     def _arm(self) -> None:
         if self._timer is None and not self._finished:
-            self._timer = self.reactor.callLater(self.flush_interval, self.flush)
+            self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
+
+    def _timed_flush(self) -> None:
+        """The timer's write; when the file cannot be written, tried again a flush_interval
+        later (the batch is kept), and the run closes once its last write is done."""
+        self._timer = None
+        try:
+            self.flush()
+        except WorkspaceError as exc:
+            log.warning("campaign %d: its outcomes could not be written (%s); kept, and tried again "
+                        "in %g s", self.campaign_id, exc, self.flush_interval)
+            self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
+            return
+        if self._finished and not self._closed:
+            self._close()
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -841,14 +876,34 @@ class CampaignRun:
 
     def finish(self) -> None:
         """Write what is left and release the campaign (the submission is done, or the
-        client stopped).  Idempotent."""
+        client stopped).  Idempotent.  Should that last write fail, ``done`` fails with the
+        WorkspaceError at once, while the run keeps what it could not write, and the reports'
+        answers stay held (the platform sends those reports again after the next login); it
+        tries again every ``flush_interval`` and releases the campaign once written."""
         if self._finished:
             return
         self._finished = True
-        self.flush()
+        self._close()
+
+    def _close(self) -> None:
+        try:
+            self.flush()
+        except WorkspaceError as exc:
+            log.warning("campaign %d: its last outcomes could not be written (%s); kept, and tried "
+                        "again in %g s", self.campaign_id, exc, self.flush_interval)
+            if self._timer is None:
+                self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
+            if not self.done.called:
+                self.done.errback(exc)
+            return
+        self._closed = True
         if self._unhold is not None:
             self._unhold()
-        self.outbox._release(self.campaign_id)
+        try:
+            self.outbox._release(self.campaign_id)
+        except WorkspaceError as exc:  # (another process may take it over once this one ends)
+            log.warning("campaign %d: could not record that this process stopped sending it (%s)",
+                        self.campaign_id, exc)
         if not self.done.called:
             self.done.callback(self)
 
@@ -976,7 +1031,7 @@ class LateReports:
                 del self._misses[0]
                 self.unknown += 1
         if self._timer is None:
-            self._timer = self.reactor.callLater(self.flush_interval, self.flush)
+            self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
 
     def _match(self, report: Any) -> bool:
         key = bytes(report.msg_id[:8])
@@ -1036,23 +1091,54 @@ class LateReports:
         if not finals:
             return
         now = self.outbox.ws.now()
-        with self.outbox.ws.transaction() as db:
-            # (only rows still awaiting: a row another process resolved meanwhile keeps its outcome)
-            db.executemany("UPDATE campaign_recipients SET state = ?, status = ?, detail = ?, updated = ? "
-                           "WHERE id = ? AND state = 'accepted'",
-                           [(f[0], f[1], f[2], now, f[3]) for f in finals])
+        try:
+            with self.outbox.ws.transaction() as db:
+                # (only rows still awaiting: a row another process resolved meanwhile keeps its outcome)
+                db.executemany("UPDATE campaign_recipients SET state = ?, status = ?, detail = ?, updated = ? "
+                               "WHERE id = ? AND state = 'accepted'",
+                               [(f[0], f[1], f[2], now, f[3]) for f in finals])
+        except BaseException:
+            self._finals[:0] = finals  # (rolled back: kept for the next write)
+            raise
         self.commits += 1
 
+    def _timed_flush(self) -> None:
+        """The timer's write; when the file cannot be written, tried again a flush_interval
+        later (the outcomes are kept); once closed, it stops holding answers when written."""
+        self._timer = None
+        try:
+            self.flush()
+        except WorkspaceError as exc:
+            log.warning("late status reports could not be written (%s); kept, and tried again in %g s",
+                        exc, self.flush_interval)
+            self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
+            return
+        if self._closed:
+            self._unregister()
+
     def close(self) -> None:
-        """Write what is left and stop listening (idempotent)."""
+        """Write what is left and stop listening (idempotent).  Should that write fail, the
+        reports' answers stay held (the platform sends them again after the next login) and
+        the write is tried again every ``flush_interval`` while the client runs."""
         if self._closed:
             return
-        self.flush()
         self._closed = True
         self._remove()
-        if self._unhold is not None:
-            self._unhold()
         self.outbox._late.pop(id(self.client), None)
+        try:
+            self.flush()
+        except WorkspaceError as exc:
+            log.warning("late status reports could not be written (%s); kept, and tried again in %g s",
+                        exc, self.flush_interval)
+            if self._timer is None:
+                self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
+            return
+        self._unregister()
+
+    def _unregister(self) -> None:
+        unhold, self._unhold = self._unhold, None
+        if unhold is not None:
+            unhold()
 
 
 def _hold_report_acks(client: Any, flush: Callable[[], None], delay: float) -> Callable[[], None] | None:
