@@ -600,6 +600,39 @@ def test_a_personal_campaign_sends_each_recipient_its_own_text(rig):
     assert [x.id for x in rig.outbox.sent()] == [c.id]
 
 
+def test_a_personal_campaign_whose_later_text_the_client_refuses_sends_the_rest_later(rig):
+    """Stored without a signature, each text is checked alone; the client adds its own, and
+    one text that then no longer fits is refused by client.send after the first text went."""
+    from smsdk import text as text_mod
+
+    n = 100
+    while True:  # the longest text that fits alone, not with the client's signature
+        try:
+            text_mod.plan("长" * (n + 1), signature=SIG)
+        except PlanError:
+            break
+        n += 1
+    text_mod.plan("长" * (n + 1), signature="")  # (fits without one)
+    long_text = "长" * (n + 1)
+    pairs = personal_pairs([("A 您好", 4), ("B 您好", 3)])
+    c = rig.outbox.create_personal("{name} 您好", pairs + [(f"139{i:08d}", long_text) for i in range(2)])
+    client = rig.client(group=5)
+    run = rig.outbox.start(client, c.id)  # the first two texts go, the third is refused
+    assert isinstance(run.error, PlanError) and run.total == 7 and len(run.submissions) == 2
+    rig.run(1.0)
+    assert run.done.called and run.finished == 7
+    # the refused rows were never written: queued (not "submitted": below no written-through mark)
+    assert rig.outbox.campaign(c.id).counts == {"delivered": 7, "queued": 2}
+    assert {n for n in rig.submitted_to()} == {n for n, _ in pairs}
+    # a continue refuses it again, at once and cleanly: the campaign is not left running
+    with pytest.raises(PlanError):
+        rig.outbox.start(client, c.id)
+    with pytest.raises(PlanError):
+        rig.outbox.start(client, c.id)
+    assert rig.outbox.campaign(c.id).counts == {"delivered": 7, "queued": 2}
+    assert rig.outbox.campaign(c.id, count=False).runner_pid is None
+
+
 def test_a_personal_campaign_crashed_mid_way_keeps_the_written_through_invariant(rig):
     """Several texts, rows written in row order across the submissions: after a crash every
     row at or below the mark reached the server and none above it did; continue sends
