@@ -222,6 +222,7 @@ class Client:
         # a pass whose store could not record it waits this long before it is tried again
         self.store_retry = 1.0
         self._store_retry_call: Any = None
+        self._store_failures = 0  # passes refused in a row
         factory = Factory.forProtocol(lambda: SessionProtocol(self, self._make_session, reactor))
         # ClientService reconnects after lost or failed TCP connections.  A login refused
         # "for now" (too many logins ...) is a TCP success, so the client backs that off
@@ -652,11 +653,15 @@ class Client:
                 listener.before_write()
         except Exception as exc:
             self.dispatcher.put_back(jobs)
+            self._store_failures += 1
+            # (the traceback once per outage: a bug in a listener shows where it is)
             log.warning("a store could not record the SUBMITs about to be sent (%s); they wait "
-                        "and are tried again in %.1f s", exc, self.store_retry)
+                        "and are tried again in %.1f s", exc, self.store_retry,
+                        exc_info=self._store_failures == 1)
             if self._store_retry_call is None or not self._store_retry_call.active():
                 self._store_retry_call = self.reactor.callLater(self.store_retry, self._retry_pump)
             return False
+        self._store_failures = 0
         return True
 
     def _retry_pump(self) -> None:
