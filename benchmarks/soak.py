@@ -32,7 +32,12 @@ runs (at seeded random times while the SUBMITs go out: the expected sending time
                  (login_policy "kick": the client gets TERMINATE); the intruder acknowledges
                  nothing and leaves 0.2 s later without a word;
 * ``mix``        all of it at once, lighter: cuts, stalls, a platform drop, TERMINATE, a
-                 kick, 10005, jitter and re-chunked reads.
+                 kick, 10005, jitter and re-chunked reads;
+* ``disk``       a durable campaign (``Outbox.create`` + ``start``, a workspace file in a
+                 temporary directory) whose file cannot be written 4 times for 0.2..1.5 s
+                 (every commit fails and rolls back, as on a full disk), and 2 cuts: the
+                 outbox's rows must end as the client's outcomes say (a row that does not
+                 counts as missing: "not written").
 
 Per scenario it prints the recipients, their outcomes, the recipients **missing** an outcome
 when the campaign ended (every outcome in, or the deadline: ``--grace`` seconds after the
@@ -59,7 +64,8 @@ import time
 from dataclasses import dataclass, field
 from typing import Any
 
-SCENARIOS = ("clean", "cuts", "delays", "stalls", "busy", "terminate", "terminate-stop", "kick", "mix")
+SCENARIOS = ("clean", "cuts", "delays", "stalls", "busy", "terminate", "terminate-stop", "kick", "mix",
+             "disk")
 
 def platform_config(rate: float, seed: int) -> Any:
     """The embedded demo platform at ``rate`` SMS/s (1 s bucket), reports 0.05-0.5 s after
@@ -178,6 +184,38 @@ def _where(number: str, submission: Any, accepted: collections.Counter[str],
     return f"accepted; {said}; {client}"
 
 
+class _Disk:
+    """While ``full``, every write transaction of ``ws`` fails at its commit (its statements
+    ran and are rolled back), as SQLite's does on a full disk."""
+
+    def __init__(self, ws: Any) -> None:
+        from contextlib import contextmanager
+
+        from smsdk.workspace.store import WorkspaceError
+
+        self.full = False
+        self.refused = 0
+        real = ws.transaction
+
+        @contextmanager
+        def transaction() -> Any:
+            with real() as db:
+                yield db
+                if self.full:
+                    self.refused += 1
+                    raise WorkspaceError(f"{ws.path} cannot be written: database or disk is full")
+
+        ws.transaction = transaction
+
+
+def _not_written(outbox: Any, campaign_id: int, submission: Any) -> list[str]:
+    """Recipients whose final outcome (delivered, failed, expired) the outbox's row does not
+    say: lost by the store."""
+    state_of = {r.number: r.state for r in outbox.recipients(campaign_id)}
+    return [n for n, o in submission.outcomes.items()
+            if o.state.value in ("delivered", "failed", "expired") and state_of.get(n) != o.state.value]
+
+
 def run_scenario(name: str, recipients: int, seed: int, *, rate: float = 500.0,
                  grace: float = 60.0) -> Result:
     """One campaign under scenario ``name`` (see the module docstring)."""
@@ -284,8 +322,30 @@ def run_scenario(name: str, recipients: int, seed: int, *, rate: float = 500.0,
     )
     started = time.monotonic()
     fake.run_until(lambda: client.bound, timeout=30, what="the first login")
-    submission = client.send(text, to=numbers)
+    run: Any = None
+    if name == "disk":
+        import tempfile
+
+        from smsdk.workspace.outbox import Outbox
+        from smsdk.workspace.store import Workspace
+
+        tmp = tempfile.TemporaryDirectory()
+        ws = Workspace(f"{tmp.name}/ws.sqlite3")
+        outbox = Outbox(ws)
+        campaign = outbox.create(text, numbers)
+        disk = _Disk(ws)
+        run = outbox.start(client, campaign.id, flush_interval=0.5)
+        submission = run.submission
+    else:
+        submission = client.send(text, to=numbers)
     send_at = time.monotonic()
+
+    def disk_full(seconds: float) -> Any:
+        def run_() -> None:
+            disk.full = True
+            faults["file not writable"] += 1
+            calls.append(reactor.callLater(seconds, lambda: setattr(disk, "full", False)))
+        return run_
     if name == "cuts":
         at_random_times(6, cut)
     elif name == "delays":
@@ -303,6 +363,10 @@ def run_scenario(name: str, recipients: int, seed: int, *, rate: float = 500.0,
         at_random_times(1, terminate_then_stop)
     elif name == "kick":
         at_random_times(3, kick)
+    elif name == "disk":
+        for _ in range(4):
+            at_random_times(1, disk_full(rng.uniform(0.2, 1.5)))
+        at_random_times(2, cut)
     elif name == "mix":
         control("POST", "/faults", {"jitter": 0.02, "rechunk": 0.01})
         control("POST", "/overload", {"probability": 0.005})
@@ -320,7 +384,8 @@ def run_scenario(name: str, recipients: int, seed: int, *, rate: float = 500.0,
         # terminate-stop: client.stop()'s Deferred must fire as well (after the outcomes)
         if name == "terminate-stop" and not stopping:
             return False
-        return submission.done and all(d.called for d in stopping)
+        # disk: and the run's last write done (it retries while the file cannot be written)
+        return submission.done and all(d.called for d in stopping) and (run is None or run.closed)
 
     try:
         fake.run_until(finished, timeout=deadline, what="every outcome")
@@ -334,6 +399,15 @@ def run_scenario(name: str, recipients: int, seed: int, *, rate: float = 500.0,
     missing_numbers = [n for n in submission.recipients if n not in submission.outcomes]
     queued = _queued(client) if missing_numbers else set()
     where = collections.Counter(_where(n, submission, accepted, reports, queued) for n in missing_numbers)
+    lost_by_store: list[str] = []
+    if run is not None:
+        disk.full = False
+        lost_by_store = _not_written(outbox, campaign.id, submission)
+        if lost_by_store:
+            where["the client has its outcome; the outbox's row does not say it (not written)"] = len(lost_by_store)
+        faults["commits refused"] = disk.refused
+        ws.close()
+        tmp.cleanup()
     flagged, flagged_from = _flagged(submission, client)
     faults["proxy connections"] = fake.fault_proxy.counters["connections"]
     faults["10004"] = fake.platform.counters.get("refused_10004", 0)
@@ -341,7 +415,7 @@ def run_scenario(name: str, recipients: int, seed: int, *, rate: float = 500.0,
     result = Result(
         scenario=name, recipients=recipients,
         outcomes={k: v for k, v in submission.counts().items() if v},
-        missing=submission.pending, accepted_twice=sum(1 for n in accepted.values() if n >= 2),
+        missing=submission.pending + len(lost_by_store), accepted_twice=sum(1 for n in accepted.values() if n >= 2),
         flagged=flagged, flagged_from=flagged_from, last_outcome=progress["at"],
         elapsed=time.monotonic() - started, faults={k: v for k, v in faults.items() if v},
         missing_where=dict(where.most_common()),

@@ -48,7 +48,7 @@ def _check(result) -> None:
 # (scenario, seed): terminate-stop's seed 1 stops the client at once (the two TERMINATEs
 # cross), seed 7 in the first reactor turn after the client took the platform's TERMINATE
 CASES = [("cuts", 1), ("delays", 1), ("busy", 1), ("terminate", 1),
-         ("terminate-stop", 1), ("terminate-stop", 7)]
+         ("terminate-stop", 1), ("terminate-stop", 7), ("disk", 1)]
 
 
 @pytest.mark.parametrize(("name", "seed"), CASES, ids=[f"{n}-seed{s}" for n, s in CASES])
@@ -71,6 +71,9 @@ def test_short_soak_every_recipient_gets_one_outcome_and_duplicates_are_flagged(
         assert faults.get("TERMINATE") == 1 and faults.get(how) == 1, faults
         assert faults.get("awaiting an outcome at stop()", 0) > 0, faults  # stopped with recipients queued
         assert result.outcomes.get("cancelled", 0) > 0, result.outcomes
+    elif name == "disk":
+        # the outbox's commits failed while the campaign ran, and its rows say every outcome
+        assert faults.get("commits refused", 0) > 0, faults
 
 
 def test_soak_refuses_an_unknown_scenario_by_name():

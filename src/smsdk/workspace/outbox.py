@@ -694,6 +694,11 @@ class CampaignRun:
         return bisect.bisect_right(self._ids, self._high)
 
     @property
+    def closed(self) -> bool:
+        """The run finished and its last write is done: the campaign is released."""
+        return self._closed
+
+    @property
     def unanswered(self) -> int:
         """Recipients of this run neither accepted nor final (as of the last write)."""
         return self.total - len(self._answered)
