@@ -184,30 +184,6 @@ def _where(number: str, submission: Any, accepted: collections.Counter[str],
     return f"accepted; {said}; {client}"
 
 
-class _Disk:
-    """While ``full``, every write transaction of ``ws`` fails at its commit (its statements
-    ran and are rolled back), as SQLite's does on a full disk."""
-
-    def __init__(self, ws: Any) -> None:
-        from contextlib import contextmanager
-
-        from smsdk.workspace.store import WorkspaceError
-
-        self.full = False
-        self.refused = 0
-        real = ws.transaction
-
-        @contextmanager
-        def transaction() -> Any:
-            with real() as db:
-                yield db
-                if self.full:
-                    self.refused += 1
-                    raise WorkspaceError(f"{ws.path} cannot be written: database or disk is full")
-
-        ws.transaction = transaction
-
-
 def _not_written(outbox: Any, campaign_id: int, submission: Any) -> list[str]:
     """Recipients whose final outcome (delivered, failed, expired) the outbox's row does not
     say: lost by the store."""
@@ -326,6 +302,7 @@ def run_scenario(name: str, recipients: int, seed: int, *, rate: float = 500.0,
     if name == "disk":
         import tempfile
 
+        from smsdk.testing import DiskFull
         from smsdk.workspace.outbox import Outbox
         from smsdk.workspace.store import Workspace
 
@@ -333,7 +310,7 @@ def run_scenario(name: str, recipients: int, seed: int, *, rate: float = 500.0,
         ws = Workspace(f"{tmp.name}/ws.sqlite3")
         outbox = Outbox(ws)
         campaign = outbox.create(text, numbers)
-        disk = _Disk(ws)
+        disk = DiskFull(ws)
         run = outbox.start(client, campaign.id, flush_interval=0.5)
         submission = run.submission
     else:

@@ -6,10 +6,9 @@ on its clock; the failing writes are real transactions rolled back at their comm
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
-from contextlib import contextmanager
 from typing import Any
 
+from smsdk.testing import DiskFull
 from smsdk.workspace.outbox import Outbox
 from smsdk.workspace.store import Workspace, WorkspaceError
 from smsdk_harness.conformance.world import World
@@ -23,24 +22,12 @@ def acked(w: World) -> int:
     return sum(c.counters["deliver_resp"] for c in w.server.connections())
 
 
-class Disk:
-    """While ``full``, every write transaction of ``ws`` fails at its commit (the statements
-    ran, and are rolled back), as SQLite's does when the disk fills up."""
-
-    def __init__(self, ws: Workspace) -> None:
-        self.full = False
-        self.refused = 0
-        real = ws.transaction
-
-        @contextmanager
-        def transaction() -> Iterator[Any]:
-            with real() as db:
-                yield db
-                if self.full:
-                    self.refused += 1
-                    raise WorkspaceError(f"{ws.path} cannot be written: database or disk is full")
-
-        ws.transaction = transaction  # type: ignore[method-assign]
+def campaign(w: World, path: Any, n: int = 40) -> tuple[Workspace, Outbox, Any, DiskFull]:
+    """A workspace on the world's clock, its outbox, a stored campaign to ``n`` numbers, and
+    the switch that makes the workspace's commits fail."""
+    ws = Workspace(path / "ws.sqlite3", clock=w.clock.seconds)
+    outbox = Outbox(ws)
+    return ws, outbox, outbox.create("hi", numbers(n)), DiskFull(ws)
 
 
 def delivered(outbox: Outbox, cid: int) -> int:
@@ -49,10 +36,7 @@ def delivered(outbox: Outbox, cid: int) -> int:
 
 def test_submits_whose_mark_cannot_be_written_wait_until_it_can(tmp_path, caplog):
     with World(delay=(0.5, 0.5)) as w:
-        ws = Workspace(tmp_path / "ws.sqlite3", clock=w.clock.seconds)
-        outbox = Outbox(ws)
-        c = outbox.create("hi", numbers(40))
-        disk = Disk(ws)
+        ws, outbox, c, disk = campaign(w, tmp_path)
         client = w.client(rate=1000)
         run = outbox.start(client, c.id, flush_interval=1.0)  # queued: not logged in yet
         disk.full = True
@@ -77,10 +61,7 @@ def test_submits_whose_mark_cannot_be_written_wait_until_it_can(tmp_path, caplog
 
 def test_outcomes_that_cannot_be_written_are_kept_and_their_reports_stay_unanswered(tmp_path):
     with World(delay=(0.5, 10.0)) as w:  # reports over 10 s
-        ws = Workspace(tmp_path / "ws.sqlite3", clock=w.clock.seconds)
-        outbox = Outbox(ws)
-        c = outbox.create("hi", numbers(40))
-        disk = Disk(ws)
+        ws, outbox, c, disk = campaign(w, tmp_path)
         client = w.started(rate=1000)
         run = outbox.start(client, c.id, flush_interval=1.0)
         w.run(0.25)  # every SUBMIT written (its mark first) and answered
@@ -103,10 +84,7 @@ def test_outcomes_that_cannot_be_written_are_kept_and_their_reports_stay_unanswe
 
 def test_a_last_write_that_fails_fails_done_and_is_done_once_it_can(tmp_path):
     with World(delay=(0.5, 0.5)) as w:
-        ws = Workspace(tmp_path / "ws.sqlite3", clock=w.clock.seconds)
-        outbox = Outbox(ws)
-        c = outbox.create("hi", numbers(40))
-        disk = Disk(ws)
+        ws, outbox, c, disk = campaign(w, tmp_path)
         client = w.started(rate=1000)
         run = outbox.start(client, c.id, flush_interval=5.0)  # (marks written here)
         disk.full = True
@@ -127,9 +105,7 @@ def test_a_last_write_that_fails_fails_done_and_is_done_once_it_can(tmp_path):
 
 def test_late_reports_that_cannot_be_written_are_kept_until_they_can(tmp_path):
     with World(delay=(30.0, 30.0)) as w:  # reports 30 s after the SUBMIT
-        ws = Workspace(tmp_path / "ws.sqlite3", clock=w.clock.seconds)
-        outbox = Outbox(ws)
-        c = outbox.create("hi", numbers(40))
+        ws, outbox, c, disk = campaign(w, tmp_path)
         client = w.started(rate=1000)
         run = outbox.start(client, c.id, flush_interval=1.0)
         w.run(2.0)
@@ -137,7 +113,6 @@ def test_late_reports_that_cannot_be_written_are_kept_until_they_can(tmp_path):
         w.run(1.0)
         assert run.done.called and outbox.campaign(c.id).counts == {"accepted": 40}
 
-        disk = Disk(ws)
         other = w.client(rate=1000)
         late = outbox.listen_reports(other, flush_interval=1.0)
         other.start()

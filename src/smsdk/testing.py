@@ -11,6 +11,8 @@ Run one in a terminal: ``python -m smsdk.testing --port 9981 --password secret``
 
 :class:`MemoryEndpoint` joins :class:`smsdk.Client` to a server protocol in memory
 (``twisted.test.iosim``) on a ``task.Clock``: no sockets, time in your hands.
+
+:class:`DiskFull` makes a workspace's writes fail, as on a full disk, while you say so.
 """
 
 from __future__ import annotations
@@ -187,6 +189,32 @@ def run_clock(clock: Any, endpoints: list[MemoryEndpoint], seconds: float = 0.0,
         elapsed += step
         flush_all(clock, endpoints)
     flush_all(clock, endpoints)
+
+
+class DiskFull:
+    """While ``full`` is True, every write transaction of the workspace ``ws`` fails at its
+    commit with :class:`~smsdk.workspace.store.WorkspaceError` (its statements ran and are
+    rolled back), as SQLite's does when the disk fills up; ``refused`` counts them.  For
+    testing what a durable store does when its file cannot be written."""
+
+    def __init__(self, ws: Any) -> None:
+        from contextlib import contextmanager
+
+        from smsdk.workspace.store import WorkspaceError
+
+        self.full = False
+        self.refused = 0
+        real = ws.transaction
+
+        @contextmanager
+        def transaction() -> Any:
+            with real() as db:
+                yield db
+                if self.full:
+                    self.refused += 1
+                    raise WorkspaceError(f"{ws.path} cannot be written: database or disk is full")
+
+        ws.transaction = transaction
 
 
 def _empp_raw(value: int) -> bytes:
