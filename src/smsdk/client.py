@@ -647,7 +647,9 @@ class Client:
         """Let each durable store commit the pass it was told of (``on_written``) before any
         of its bytes are queued.  Should one fail (its file cannot be written), none of the
         pass is sent: the SUBMITs go back to the front of the queue and are tried again in
-        ``store_retry`` seconds, so that no SUBMIT reaches the platform unrecorded."""
+        ``store_retry`` seconds, so that no SUBMIT reaches the platform unrecorded.  (A store
+        that did commit for a pass another one refused has marked rows not sent yet: after a
+        crash they read as unknown, never as unsent.)"""
         try:
             for listener in listeners:
                 listener.before_write()

@@ -798,8 +798,8 @@ class CampaignRun:
                 group = finals[key] = {}
             group[row] = " ".join(outcome.msg_ids)
             final_numbers.add(number)
-        # answers: counted as they come; written only for rows without an outcome in this
-        # batch (an outcome carries its Msg_Ids), merged per row (one per part)
+        # answers: written only for rows without an outcome in this batch (an outcome
+        # carries its Msg_Ids), merged per row (one per part)
         every_part = [a[0] for a in accepts if a[2]]
         merged: dict[int, list[Any]] = {}  # row id -> [msg_ids, every part accepted]
         for number, msg_id, complete in [a for a in accepts if a[0] not in final_numbers]:
@@ -852,12 +852,16 @@ class CampaignRun:
         try:
             self.flush()
         except WorkspaceError as exc:
-            log.warning("campaign %d: its outcomes could not be written (%s); kept, and tried again "
-                        "in %g s", self.campaign_id, exc, self.flush_interval)
-            self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
+            self._retry_later(exc)
             return
         if self._finished and not self._closed:
             self._close()
+
+    def _retry_later(self, exc: WorkspaceError) -> None:
+        log.warning("campaign %d: its outcomes could not be written (%s); kept, and tried again in %g s",
+                    self.campaign_id, exc, self.flush_interval)
+        if self._timer is None:
+            self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -894,10 +898,7 @@ class CampaignRun:
         try:
             self.flush()
         except WorkspaceError as exc:
-            log.warning("campaign %d: its last outcomes could not be written (%s); kept, and tried "
-                        "again in %g s", self.campaign_id, exc, self.flush_interval)
-            if self._timer is None:
-                self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
+            self._retry_later(exc)
             if not self.done.called:
                 self.done.errback(exc)
             return
@@ -1114,12 +1115,16 @@ class LateReports:
         try:
             self.flush()
         except WorkspaceError as exc:
-            log.warning("late status reports could not be written (%s); kept, and tried again in %g s",
-                        exc, self.flush_interval)
-            self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
+            self._retry_later(exc)
             return
         if self._closed:
             self._unregister()
+
+    def _retry_later(self, exc: WorkspaceError) -> None:
+        log.warning("late status reports could not be written (%s); kept, and tried again in %g s",
+                    exc, self.flush_interval)
+        if self._timer is None:
+            self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
 
     def close(self) -> None:
         """Write what is left and stop listening (idempotent).  Should that write fail, the
@@ -1133,10 +1138,7 @@ class LateReports:
         try:
             self.flush()
         except WorkspaceError as exc:
-            log.warning("late status reports could not be written (%s); kept, and tried again in %g s",
-                        exc, self.flush_interval)
-            if self._timer is None:
-                self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
+            self._retry_later(exc)
             return
         self._unregister()
 
