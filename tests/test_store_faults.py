@@ -8,6 +8,8 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+import pytest
+
 from smsdk.testing import DiskFull
 from smsdk.workspace.outbox import Outbox
 from smsdk.workspace.store import Workspace, WorkspaceError
@@ -125,3 +127,29 @@ def test_late_reports_that_cannot_be_written_are_kept_until_they_can(tmp_path):
         assert outbox.campaign(c.id).counts == {"delivered": 40} and acked(w) == 40
         late.close()
         ws.close()
+
+
+def test_a_campaign_that_cannot_be_marked_running_is_refused_before_anything_is_sent(tmp_path):
+    with World() as w:
+        ws, outbox, c, disk = campaign(w, tmp_path)
+        client = w.started(rate=1000)
+        disk.full = True
+        with pytest.raises(WorkspaceError, match="disk is full"):
+            outbox.start(client, c.id)
+        w.run(2.0)
+        assert w.server.counters["submits"] == 0 and client.dispatcher.tracked == 0
+        disk.full = False
+        run = outbox.start(client, c.id)  # not left "running": it starts once the file can be written
+        w.run(5.0)
+        assert run.done.called and outbox.campaign(c.id).counts == {"delivered": 40}
+        ws.close()
+
+
+@pytest.mark.parametrize("seconds", [0, -1, float("inf"), float("nan"), True, "1"])
+def test_store_retry_must_be_a_positive_number_of_seconds(seconds):
+    with World() as w:
+        client = w.client()
+        with pytest.raises(ValueError, match="store_retry"):
+            client.store_retry = seconds
+        client.store_retry = 0.25
+        assert client.store_retry == 0.25

@@ -43,6 +43,7 @@ Bad arguments are refused at construction (TypeError / ValueError naming the arg
 from __future__ import annotations
 
 import logging
+import math
 import random
 from collections import deque
 from collections.abc import Callable, Iterable
@@ -219,8 +220,7 @@ class Client:
         self._login_refusals = 0
         self._restart_call: Any = None
         self._offline_call: Any = None
-        # a pass whose store could not record it waits this long before it is tried again
-        self.store_retry = 1.0
+        self._store_retry = 1.0
         self._store_retry_call: Any = None
         self._store_failures = 0  # passes refused in a row
         factory = Factory.forProtocol(lambda: SessionProtocol(self, self._make_session, reactor))
@@ -661,10 +661,22 @@ class Client:
                         "and are tried again in %.1f s", exc, self.store_retry,
                         exc_info=self._store_failures == 1)
             if self._store_retry_call is None or not self._store_retry_call.active():
-                self._store_retry_call = self.reactor.callLater(self.store_retry, self._retry_pump)
+                self._store_retry_call = self.reactor.callLater(self._store_retry, self._retry_pump)
             return False
         self._store_failures = 0
         return True
+
+    @property
+    def store_retry(self) -> float:
+        """Seconds a pass of SUBMITs waits when a durable store could not record it, before
+        it is tried again (1 s; see ``_before_write``)."""
+        return self._store_retry
+
+    @store_retry.setter
+    def store_retry(self, seconds: float) -> None:
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or not 0 < seconds < math.inf:
+            raise ValueError(f"store_retry must be a positive number of seconds, got {seconds!r}")
+        self._store_retry = float(seconds)
 
     def _retry_pump(self) -> None:
         self._store_retry_call = None
