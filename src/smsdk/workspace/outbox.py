@@ -634,7 +634,41 @@ class Outbox:
                        "AND runner_pid = ?", (campaign_id, self.pid))
 
 
-class CampaignRun:
+class _RetriedWrites:
+    """A store that writes in batches on a timer (``flush``).  A batch whose transaction
+    fails with WorkspaceError is kept by ``flush`` and tried again every ``flush_interval``
+    (a warning each time) until it is written."""
+
+    reactor: Any
+    flush_interval: float
+    _timer: Any
+
+    def flush(self) -> None:
+        raise NotImplementedError
+
+    def _what(self) -> str:
+        raise NotImplementedError
+
+    def _after_timed_write(self) -> None:
+        """Called after a timed write that succeeded."""
+
+    def _timed_flush(self) -> None:
+        self._timer = None
+        try:
+            self.flush()
+        except WorkspaceError as exc:
+            self._retry_later(exc)
+            return
+        self._after_timed_write()
+
+    def _retry_later(self, exc: WorkspaceError) -> None:
+        log.warning("%s could not be written (%s); kept, and tried again in %g s",
+                    self._what(), exc, self.flush_interval)
+        if self._timer is None:
+            self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
+
+
+class CampaignRun(_RetriedWrites):
     """One pass of sending a campaign: the listener of its submissions (one; a personal
     campaign's: one per text, ``submissions`` in row order), writing every change to the
     outbox in batches (see the module docstring).  Counters for a progress display
@@ -845,23 +879,12 @@ class CampaignRun:
         if self._timer is None and not self._finished:
             self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
 
-    def _timed_flush(self) -> None:
-        """The timer's write; when the file cannot be written, tried again a flush_interval
-        later (the batch is kept), and the run closes once its last write is done."""
-        self._timer = None
-        try:
-            self.flush()
-        except WorkspaceError as exc:
-            self._retry_later(exc)
-            return
-        if self._finished and not self._closed:
-            self._close()
+    def _what(self) -> str:
+        return f"campaign {self.campaign_id}: its outcomes"
 
-    def _retry_later(self, exc: WorkspaceError) -> None:
-        log.warning("campaign %d: its outcomes could not be written (%s); kept, and tried again in %g s",
-                    self.campaign_id, exc, self.flush_interval)
-        if self._timer is None:
-            self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
+    def _after_timed_write(self) -> None:
+        if self._finished and not self._closed:
+            self._close()  # (its last write had failed: done now)
 
     # -- life cycle --------------------------------------------------------------------------
 
@@ -914,7 +937,7 @@ class CampaignRun:
             self.done.callback(self)
 
 
-class LateReports:
+class LateReports(_RetriedWrites):
     """Status reports that reach a later session: rows stored ``accepted`` (awaiting a
     report) whose Msg_Ids the live client does not know, because they were accepted by an
     earlier process (killed, stopped, or ended before the report came).  The platform keeps
@@ -1108,23 +1131,12 @@ class LateReports:
             raise
         self.commits += 1
 
-    def _timed_flush(self) -> None:
-        """The timer's write; when the file cannot be written, tried again a flush_interval
-        later (the outcomes are kept); once closed, it stops holding answers when written."""
-        self._timer = None
-        try:
-            self.flush()
-        except WorkspaceError as exc:
-            self._retry_later(exc)
-            return
-        if self._closed:
-            self._unregister()
+    def _what(self) -> str:
+        return "late status reports"
 
-    def _retry_later(self, exc: WorkspaceError) -> None:
-        log.warning("late status reports could not be written (%s); kept, and tried again in %g s",
-                    exc, self.flush_interval)
-        if self._timer is None:
-            self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
+    def _after_timed_write(self) -> None:
+        if self._closed:
+            self._unregister()  # (closed while its write failed: it stops holding answers now)
 
     def close(self) -> None:
         """Write what is left and stop listening (idempotent).  Should that write fail, the
