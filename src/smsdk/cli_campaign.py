@@ -143,22 +143,18 @@ def send_cmd(text: str | None, to: tuple[str, ...], to_file: Any, groups: tuple[
     body, whom = _texts(outbox.ws, text, template_name, recipients, groups)
     from smsdk.errors import PlanError
 
+    store = outbox.create if template_name is None else outbox.create_personal
     try:
-        if template_name is None:
-            made = [outbox.create(body, whom, signature=signature or None, at=when, account=conn["account"] or "")]
-        else:
-            made = [outbox.create_personal(body, whom, signature=signature or None, at=when,
-                                           account=conn["account"] or "")]
+        c = store(body, whom, signature=signature or None, at=when, account=conn["account"] or "")
     except PlanError as exc:
         raise ValueError(f"cannot send this text: {exc}") from None
     if when is not None and when.timestamp() - lead > outbox.ws.now():
-        for c in made:
-            _say(conn["as_json"], {"campaign": c.as_dict()},
-                 f"campaign {c.id} scheduled for {when.strftime('%Y-%m-%d %H:%M:%S %Z')} "
-                 f"({c.counts.get('queued', 0)} recipients); run 'smsdk campaign due' from then on, "
-                 f"'smsdk campaign cancel {c.id}' to cancel it")
+        _say(conn["as_json"], {"campaign": c.as_dict()},
+             f"campaign {c.id} scheduled for {when.strftime('%Y-%m-%d %H:%M:%S %Z')} "
+             f"({c.counts.get('queued', 0)} recipients); run 'smsdk campaign due' from then on, "
+             f"'smsdk campaign cancel {c.id}' to cancel it")
         return
-    sys.exit(_run([c.id for c in made], outbox, conn, signature=signature))
+    sys.exit(_run([c.id], outbox, conn, signature=signature))
 
 
 def _texts(ws: Any, text: str | None, template_name: str | None, typed: list[str],

@@ -222,7 +222,7 @@ class Client:
         self._offline_call: Any = None
         self._store_retry = 1.0
         self._store_retry_call: Any = None
-        self._store_failures = 0  # passes refused in a row
+        self._store_failures = 0  # store writes failed in a row (_store_failed)
         factory = Factory.forProtocol(lambda: SessionProtocol(self, self._make_session, reactor))
         # ClientService reconnects after lost or failed TCP connections.  A login refused
         # "for now" (too many logins ...) is a TCP success, so the client backs that off
@@ -425,12 +425,13 @@ class Client:
         try:
             for flush, _, _ in list(self._ack_holders):
                 flush()
-        except Exception:
-            log.exception("a store could not write its reports; their DELIVER_RESPs stay held")
+        except Exception as exc:
+            self._store_failed(f"a store could not write its reports ({exc}); their DELIVER_RESPs stay held")
             self._ack_call = self.reactor.callLater(self._ack_delay, self._release_acks)
             return
         finally:
             self._releasing = False
+        self._store_failures = 0
         holding, self._holding = self._holding, []
         for proto in holding:
             session = proto.session
@@ -655,16 +656,20 @@ class Client:
                 listener.before_write()
         except Exception as exc:
             self.dispatcher.put_back(jobs)
-            self._store_failures += 1
-            # (the traceback once per outage: a bug in a listener shows where it is)
-            log.warning("a store could not record the SUBMITs about to be sent (%s); they wait "
-                        "and are tried again in %.1f s", exc, self.store_retry,
-                        exc_info=self._store_failures == 1)
+            self._store_failed(f"a store could not record the SUBMITs about to be sent ({exc}); they "
+                               f"wait and are tried again in {self._store_retry:.1f} s")
             if self._store_retry_call is None or not self._store_retry_call.active():
                 self._store_retry_call = self.reactor.callLater(self._store_retry, self._retry_pump)
             return False
         self._store_failures = 0
         return True
+
+    def _store_failed(self, message: str) -> None:
+        """Log a durable store's failure (from its except clause): the traceback once per
+        outage, so that a bug in a store shows where it is and a full disk does not print
+        one every second."""
+        self._store_failures += 1
+        log.warning(message, exc_info=self._store_failures == 1)
 
     @property
     def store_retry(self) -> float:

@@ -533,11 +533,10 @@ class Outbox:
         try:
             # (stored checked and normalised: the client need not check them again)
             to = _numbers.Recipients(tuple(numbers), (), ())
-            run.submission = client.send(found.text, to, signature=found.signature, at=at, listener=run)
+            run.submissions.append(client.send(found.text, to, signature=found.signature, at=at, listener=run))
         except BaseException:
             run.finish()
             raise
-        run.submissions.append(run.submission)
         run.started()
         return run
 
@@ -564,7 +563,6 @@ class Outbox:
                 run.total = i
                 break
             i = j
-        run.submission = subs[0]
         run.started()
 
     def listen_reports(self, client: Any, *, flush_interval: float = 0.5) -> LateReports:
@@ -661,11 +659,15 @@ class _RetriedWrites:
             return
         self._after_timed_write()
 
+    def _schedule(self) -> None:
+        """The next write in flush_interval, unless one is due already."""
+        if self._timer is None:
+            self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
+
     def _retry_later(self, exc: WorkspaceError) -> None:
         log.warning("%s could not be written (%s); kept, and tried again in %g s",
                     self._what(), exc, self.flush_interval)
-        if self._timer is None:
-            self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
+        self._schedule()
 
 
 class CampaignRun(_RetriedWrites):
@@ -698,7 +700,6 @@ class CampaignRun(_RetriedWrites):
         self.campaign_id = campaign_id
         self.reactor = reactor
         self.flush_interval = flush_interval
-        self.submission: Submission | None = None  # the first (the only one unless personal)
         self.submissions: list[Submission] = []
         self.error: BaseException | None = None  # a personal campaign's later send refused (start)
         self._pending = 0  # submissions not done yet
@@ -726,6 +727,11 @@ class CampaignRun(_RetriedWrites):
     def written(self) -> int:
         """Recipients of this run written to the link at least once."""
         return bisect.bisect_right(self._ids, self._high)
+
+    @property
+    def submission(self) -> Submission | None:
+        """The first submission (the only one unless personal); None before start() made it."""
+        return self.submissions[0] if self.submissions else None
 
     @property
     def closed(self) -> bool:
@@ -876,8 +882,8 @@ class CampaignRun(_RetriedWrites):
         return final_numbers, every_part
 
     def _arm(self) -> None:
-        if self._timer is None and not self._finished:
-            self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
+        if not self._finished:
+            self._schedule()
 
     def _what(self) -> str:
         return f"campaign {self.campaign_id}: its outcomes"
@@ -1059,8 +1065,7 @@ class LateReports(_RetriedWrites):
             if len(self._misses) > 100_000:
                 del self._misses[0]
                 self.unknown += 1
-        if self._timer is None:
-            self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
+        self._schedule()
 
     def _match(self, report: Any) -> bool:
         key = bytes(report.msg_id[:8])
