@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import logging
+import threading
+
 import pytest
 
 from smsdk.workspace import store
@@ -79,3 +82,89 @@ def test_default_path_from_environment(monkeypatch, tmp_path):
     assert store.default_path() == tmp_path / "w.db"
     monkeypatch.delenv("SMSDK_WORKSPACE")
     assert store.default_path().name == "workspace.sqlite3"
+
+
+# -- checkpoints: off the committing thread ----------------------------------------------------
+
+def _wait_for_checkpoint(checkpointer: store.Checkpointer, done_before: int) -> None:
+    """Until the checkpointer's thread has done another checkpoint (bounded: a join)."""
+    thread = checkpointer._thread
+    assert thread is not None
+    for _ in range(500):
+        if checkpointer.checkpoints > done_before:
+            return
+        thread.join(0.02)
+    raise AssertionError("no checkpoint within 10 s")
+
+
+def test_a_commit_leaves_the_checkpoint_to_the_checkpointer_thread(tmp_path, fresh_registry):
+    """8 MB in one transaction (2 000 pages: SQLite's own automatic checkpoint, past 1 000,
+    would copy them into the file inside the commit): the commit only appends to the WAL,
+    and the Checkpointer, once woken, copies them."""
+    component("blobs", "CREATE TABLE b (x BLOB);")
+    path = tmp_path / "ws.sqlite3"
+    ws = Workspace(path)
+    try:
+        assert ws.db.execute("PRAGMA wal_autocheckpoint").fetchone()[0] == store.BACKSTOP_PAGES
+        checkpointer = ws._checkpointer
+        assert checkpointer is not None
+        woken: list[bool] = []
+        real_wake = checkpointer.wake
+        checkpointer.wake = lambda: woken.append(True)  # type: ignore[method-assign]
+        with ws.transaction() as db:
+            db.executemany("INSERT INTO b VALUES (?)", ([bytes(4000)] for _ in range(2000)))
+        assert woken == [True]
+        assert path.stat().st_size < 1_000_000 < 8_000_000 < (tmp_path / "ws.sqlite3-wal").stat().st_size
+        checkpointer.wake = real_wake  # type: ignore[method-assign]
+        done = checkpointer.checkpoints
+        checkpointer.wake()
+        _wait_for_checkpoint(checkpointer, done)
+        assert path.stat().st_size > 8_000_000  # copied into the file
+        assert ws.db.execute("SELECT COUNT(*) FROM b").fetchone()[0] == 2000
+    finally:
+        ws.close()
+    assert not checkpointer.running
+    assert not [t for t in threading.enumerate() if t.name.startswith("smsdk checkpoints")]
+
+
+def test_the_checkpointer_thread_ends_when_idle_and_comes_back_with_a_commit(tmp_path, fresh_registry):
+    path = tmp_path / "ws.sqlite3"
+    Workspace(path).close()
+    checkpointer = store.Checkpointer(str(path), pace=0.0, idle=0.01)
+    assert not checkpointer.running
+    checkpointer.wake()
+    thread = checkpointer._thread
+    assert thread is not None
+    thread.join(10)  # idle 10 ms after its checkpoint: it ends
+    assert not thread.is_alive() and not checkpointer.running and checkpointer.checkpoints == 1
+    checkpointer.wake()
+    assert checkpointer.running
+    checkpointer.stop()
+    assert not checkpointer.running
+    checkpointer.wake()  # stopped: stays stopped
+    assert not checkpointer.running
+
+
+def test_a_checkpoint_that_fails_is_logged_and_tried_again(tmp_path, caplog):
+    garbage = tmp_path / "not-a-workspace.sqlite3"
+    garbage.write_bytes(b"this is not an SQLite file" * 100)
+    checkpointer = store.Checkpointer(str(garbage), pace=0.0, idle=5.0)
+    with caplog.at_level(logging.INFO, logger="smsdk.workspace.store"):
+        checkpointer.wake()
+        thread = checkpointer._thread
+        assert thread is not None
+        for _ in range(500):
+            if len(caplog.records) >= 1:
+                break
+            thread.join(0.02)
+        checkpointer.wake()  # still there: it tries again
+        assert checkpointer.running
+        checkpointer.stop()
+    assert checkpointer.checkpoints == 0
+    assert "WAL not checkpointed now" in caplog.records[0].getMessage()
+    assert "not a database" in caplog.records[0].getMessage()
+
+
+def test_a_workspace_in_memory_has_no_checkpointer(fresh_registry):
+    with Workspace(":memory:") as ws:
+        assert ws._checkpointer is None
