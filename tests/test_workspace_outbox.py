@@ -4,6 +4,7 @@ mid-campaign without stopping it (nothing more is written) and reopening the fil
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import datetime, timedelta
 
 import pytest
@@ -728,3 +729,17 @@ def test_a_personal_campaign_with_thousands_of_distinct_texts(rig):
     assert len(got) == n
     assert all(len(v) == 1 and v[0].endswith(f"尊敬的客户{int(num[3:])}，您好") for num, v in got.items())
     assert run.commits < n  # batched, not a transaction per text
+
+
+def test_storing_a_campaign_leaves_foreign_keys_checked(rig):
+    """The campaign's own rows skip SQLite's check of their campaign_id (set just before in
+    the same transaction); the connection checks foreign keys again afterwards, and within
+    an outer transaction (where the pragma cannot change) storing works as well."""
+    rig.outbox.create("你好", ["13800000000"])
+    assert rig.ws.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    with rig.ws.transaction():
+        inner = rig.outbox.create("你好", ["13800000001", "13800000002"])
+    assert rig.outbox.campaign(inner.id).counts == {"queued": 2}
+    assert rig.ws.db.execute("PRAGMA foreign_keys").fetchone()[0] == 1
+    with pytest.raises(sqlite3.IntegrityError):
+        rig.ws.db.execute("INSERT INTO campaign_recipients (campaign_id, number, updated) VALUES (999, '1', 0)")
