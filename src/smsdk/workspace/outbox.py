@@ -49,6 +49,7 @@ import sqlite3
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
+from itertools import chain
 from operator import attrgetter
 from typing import Any, cast
 
@@ -728,6 +729,7 @@ class CampaignRun(_RetriedWrites):
         self._flags: list[int] = []  # row ids flagged possible duplicate
         self._answered: set[str] = set()  # numbers accepted or final
         self._high = 0        # highest row id written (this run)
+        self._told: list[list[str]] = []  # numbers of the SUBMITs of this pass (on_written)
         self._committed = 0   # highest row id committed as written_through
         self._timer: Any = None
         self._finished = False  # finish() was called
@@ -762,13 +764,15 @@ class CampaignRun(_RetriedWrites):
     # -- SubmissionListener (cheap: the work is done when writing) ---------------------------
 
     def on_written(self, submission: Submission, numbers: list[str]) -> None:
-        if numbers:
-            high = max(map(self._rid.__getitem__, numbers))
-            if high > self._high:
-                self._high = high
+        self._told.append(numbers)  # (their rows are looked up once per pass: before_write)
 
     def before_write(self) -> None:
         """Commit the written-through mark of the SUBMITs about to be written."""
+        if self._told:
+            high = max(map(self._rid.__getitem__, chain.from_iterable(self._told)), default=0)
+            self._told.clear()
+            if high > self._high:
+                self._high = high
         if self._high > self._committed:
             high = self._high
             with self.outbox.ws.transaction() as db:
