@@ -7,8 +7,9 @@ from __future__ import annotations
 import json
 import sqlite3
 
-from hypothesis import event, given, settings
+from hypothesis import event, given
 from hypothesis import strategies as st
+from hypothesis_profiles import examples
 
 from smsdk.workspace import outbox
 from smsdk.workspace.store import _statements
@@ -43,7 +44,7 @@ def rows(db: sqlite3.Connection) -> list[tuple]:
     return db.execute("SELECT * FROM campaign_recipients ORDER BY id").fetchall()
 
 
-@settings(max_examples=150, deadline=None)
+@examples(100)
 @given(before=earlier, batch=rows_of_batch, data=st.data(), dup=st.booleans(),
        kind=st.sampled_from([("delivered", "DELIVRD", ""), ("failed", "UNDELIV", "空号"), ("expired", "", "48 h")]))
 def test_finals_by_range_write_what_row_by_row_writes(before, batch, data, dup, kind):
@@ -55,7 +56,7 @@ def test_finals_by_range_write_what_row_by_row_writes(before, batch, data, dup, 
     assert rows(by_range) == rows(by_row)
 
 
-@settings(max_examples=150, deadline=None)
+@examples(100)
 @given(before=earlier, batch=rows_of_batch, data=st.data())
 def test_answers_by_range_write_what_row_by_row_writes(before, batch, data):
     merged = {row: [data.draw(msg_id), data.draw(st.booleans())] for row in batch}
