@@ -149,20 +149,25 @@ def test_a_checkpoint_that_fails_is_logged_and_tried_again(tmp_path, caplog):
     garbage = tmp_path / "not-a-workspace.sqlite3"
     garbage.write_bytes(b"this is not an SQLite file" * 100)
     checkpointer = store.Checkpointer(str(garbage), pace=0.0, idle=5.0)
+
+    def logged(count: int) -> None:
+        thread = checkpointer._thread
+        assert thread is not None  # (the thread lives on)
+        for _ in range(500):
+            if len(caplog.records) >= count:
+                return
+            thread.join(0.02)
+        raise AssertionError(f"{count} failures not logged within 10 s")
+
     with caplog.at_level(logging.INFO, logger="smsdk.workspace.store"):
         checkpointer.wake()
-        thread = checkpointer._thread
-        assert thread is not None
-        for _ in range(500):
-            if len(caplog.records) >= 1:
-                break
-            thread.join(0.02)
-        checkpointer.wake()  # still there: it tries again
-        assert checkpointer.running
+        logged(1)
+        checkpointer.wake()  # the next commit: it tries again
+        logged(2)
         checkpointer.stop()
-    assert checkpointer.checkpoints == 0
-    assert "WAL not checkpointed now" in caplog.records[0].getMessage()
-    assert "not a database" in caplog.records[0].getMessage()
+    assert checkpointer.checkpoints == 0 and not checkpointer.running
+    assert all("WAL not checkpointed now" in r.getMessage() and "not a database" in r.getMessage()
+               for r in caplog.records)
 
 
 def test_a_workspace_in_memory_has_no_checkpointer(fresh_registry):
