@@ -658,8 +658,8 @@ class Client:
             self.dispatcher.put_back(jobs)
             self._store_failed(f"a store could not record the SUBMITs about to be sent ({exc}); they "
                                f"wait and are tried again in {self._store_retry:.1f} s")
-            if self._store_retry_call is None or not self._store_retry_call.active():
-                self._store_retry_call = self.reactor.callLater(self._store_retry, self._retry_pump)
+            # (_pump comes here only while no retry is pending)
+            self._store_retry_call = self.reactor.callLater(self._store_retry, self._retry_pump)
             return False
         self._store_failures = 0
         return True

@@ -669,22 +669,25 @@ class _RetriedWrites:
 
     def _timed_flush(self) -> None:
         self._timer = None
+        if self._write_or_retry() is None:
+            self._after_timed_write()
+
+    def _write_or_retry(self) -> WorkspaceError | None:
+        """flush(); should the file refuse it, the batch is kept and tried again later: the
+        error is returned."""
         try:
             self.flush()
         except WorkspaceError as exc:
-            self._retry_later(exc)
-            return
-        self._after_timed_write()
+            log.warning("%s could not be written (%s); kept, and tried again in %g s",
+                        self._what(), exc, self.flush_interval)
+            self._schedule()
+            return exc
+        return None
 
     def _schedule(self) -> None:
         """The next write in flush_interval, unless one is due already."""
         if self._timer is None:
             self._timer = self.reactor.callLater(self.flush_interval, self._timed_flush)
-
-    def _retry_later(self, exc: WorkspaceError) -> None:
-        log.warning("%s could not be written (%s); kept, and tried again in %g s",
-                    self._what(), exc, self.flush_interval)
-        self._schedule()
 
 
 class CampaignRun(_RetriedWrites):
@@ -848,9 +851,7 @@ class CampaignRun(_RetriedWrites):
             finals[next(iter(kinds))] = dict(zip(cast("list[int]", rows), map(" ".join, map(_MSG_IDS, outcomes))))
             final_numbers.update(numbers)
             outcomes = []
-        for outcome in outcomes:
-            number = outcome.recipient
-            row = rid.get(number)
+        for outcome, number, row in zip(outcomes, numbers, rows):
             if row is None:
                 continue
             state = outcome.state
@@ -937,12 +938,10 @@ class CampaignRun(_RetriedWrites):
         self._close()
 
     def _close(self) -> None:
-        try:
-            self.flush()
-        except WorkspaceError as exc:
-            self._retry_later(exc)
+        failed = self._write_or_retry()
+        if failed is not None:
             if not self.done.called:
-                self.done.errback(exc)
+                self.done.errback(failed)
             return
         self._closed = True
         if self._unhold is not None:
@@ -1165,12 +1164,8 @@ class LateReports(_RetriedWrites):
         self._closed = True
         self._remove()
         self.outbox._late.pop(id(self.client), None)
-        try:
-            self.flush()
-        except WorkspaceError as exc:
-            self._retry_later(exc)
-            return
-        self._unregister()
+        if self._write_or_retry() is None:
+            self._unregister()
 
     def _unregister(self) -> None:
         unhold, self._unhold = self._unhold, None
