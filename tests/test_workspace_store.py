@@ -35,6 +35,25 @@ def test_migrations_applied_once_and_in_order(tmp_path, fresh_registry):
     assert comp.migrations[0].startswith("CREATE")
 
 
+def test_a_migration_another_process_applied_meanwhile_is_not_applied_again(tmp_path, fresh_registry,
+                                                                             monkeypatch):
+    """Two processes opening a new file at once: each reads the version before its write
+    transaction; the one that comes second must read it again inside (else 'table t
+    already exists')."""
+    component("things", "CREATE TABLE t (a INTEGER);", "CREATE TABLE u (a INTEGER);")
+    Workspace(tmp_path / "ws").close()  # the other process, first
+    real = Workspace._version
+    stale = iter([1])  # what this one read before the other's commit
+
+    def version(self, comp):
+        return next(stale, None) or real(self, comp)
+
+    monkeypatch.setattr(Workspace, "_version", version)
+    with Workspace(tmp_path / "ws") as ws:
+        assert [tuple(r) for r in ws.db.execute("SELECT component, version FROM schema_migrations")] == [
+            ("things", 1), ("things", 2)]
+
+
 def test_newer_schema_refused(tmp_path, fresh_registry):
     component("things", "CREATE TABLE t (a INTEGER);", "CREATE TABLE u (a INTEGER);")
     Workspace(tmp_path / "ws").close()

@@ -147,24 +147,31 @@ class Workspace:
             self.ensure(comp)
 
     def ensure(self, comp: Component) -> None:
-        """Apply ``comp``'s pending migrations (for components imported after opening)."""
-        row = self.db.execute(
-            "SELECT MAX(version) FROM schema_migrations WHERE component = ?", (comp.name,)
-        ).fetchone()
-        done = row[0] or 0
-        if done > len(comp.migrations):
-            raise WorkspaceError(
-                f"{self.path}: component {comp.name!r} is at schema version {done}, newer than "
-                f"this smsdk knows ({len(comp.migrations)}); upgrade smsdk"
-            )
-        for version, script in enumerate(comp.migrations[done:], start=done + 1):
-            with self.transaction() as db:
+        """Apply ``comp``'s pending migrations (for components imported after opening).
+        The version is read again inside the write transaction: two processes opening a
+        file at once apply each migration once."""
+        if self._version(comp) == len(comp.migrations):
+            return
+        with self.transaction() as db:
+            done = self._version(comp)
+            if done > len(comp.migrations):
+                raise WorkspaceError(
+                    f"{self.path}: component {comp.name!r} is at schema version {done}, newer than "
+                    f"this smsdk knows ({len(comp.migrations)}); upgrade smsdk"
+                )
+            for version, script in enumerate(comp.migrations[done:], start=done + 1):
                 for statement in _statements(script):
                     db.execute(statement)
                 db.execute(
                     "INSERT INTO schema_migrations (component, version, applied_at) VALUES (?, ?, ?)",
                     (comp.name, version, self.clock()),
                 )
+
+    def _version(self, comp: Component) -> int:
+        row = self.db.execute(
+            "SELECT MAX(version) FROM schema_migrations WHERE component = ?", (comp.name,)
+        ).fetchone()
+        return int(row[0] or 0)
 
     # -- transactions -----------------------------------------------------------------------
 
