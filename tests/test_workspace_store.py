@@ -38,7 +38,7 @@ def test_migrations_applied_once_and_in_order(tmp_path, fresh_registry):
 def test_a_migration_another_process_applied_meanwhile_is_not_applied_again(tmp_path, fresh_registry,
                                                                              monkeypatch):
     """Two processes opening a new file at once: each reads the version before its write
-    transaction; the one that comes second must read it again inside (else 'table t
+    transaction; the one that comes second must read it again inside (else 'table u
     already exists')."""
     component("things", "CREATE TABLE t (a INTEGER);", "CREATE TABLE u (a INTEGER);")
     Workspace(tmp_path / "ws").close()  # the other process, first
