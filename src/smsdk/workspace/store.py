@@ -154,11 +154,6 @@ class Workspace:
             return
         with self.transaction() as db:
             done = self._version(comp)
-            if done > len(comp.migrations):
-                raise WorkspaceError(
-                    f"{self.path}: component {comp.name!r} is at schema version {done}, newer than "
-                    f"this smsdk knows ({len(comp.migrations)}); upgrade smsdk"
-                )
             for version, script in enumerate(comp.migrations[done:], start=done + 1):
                 for statement in _statements(script):
                     db.execute(statement)
@@ -168,10 +163,18 @@ class Workspace:
                 )
 
     def _version(self, comp: Component) -> int:
+        """The schema version of ``comp`` in the file; WorkspaceError if newer than this
+        smsdk knows (checked before any write, so a read-only file says so too)."""
         row = self.db.execute(
             "SELECT MAX(version) FROM schema_migrations WHERE component = ?", (comp.name,)
         ).fetchone()
-        return int(row[0] or 0)
+        done = int(row[0] or 0)
+        if done > len(comp.migrations):
+            raise WorkspaceError(
+                f"{self.path}: component {comp.name!r} is at schema version {done}, newer than "
+                f"this smsdk knows ({len(comp.migrations)}); upgrade smsdk"
+            )
+        return done
 
     # -- transactions -----------------------------------------------------------------------
 
